@@ -1,0 +1,48 @@
+# One command each: `make demo` runs the agent locally, `make test` runs the tests.
+# Both create .venv and install everything on a fresh machine (Debian 12, Python 3.11).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test unit lint format bench engine-b clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# CPU build of torch first (a local wheel on the project's machines); then the package.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[local,dev,agentcore]'
+	touch $@
+
+install: $(STAMP)
+
+# Engine B (TLS tests): Debian's valkey-server 8 from bookworm-backports; needs root.
+engine-b:
+	@if [ ! -x /usr/bin/valkey-server ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "engine-b: run 'sudo make engine-b' (installs Debian's valkey-server)"; exit 1; fi; \
+		echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/backports.list; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports valkey-server >/dev/null; \
+	fi
+
+test: $(STAMP) engine-b
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python bench/lookup_latency.py --entries 10000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

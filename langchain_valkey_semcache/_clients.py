@@ -1,0 +1,76 @@
+"""Building Valkey clients the way the cache needs them (short timeouts, no retries)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import valkey
+import valkey.asyncio as avalkey
+
+from ._errors import ConfigurationError
+
+_SCHEMES = ("valkey://", "valkeys://", "redis://", "rediss://", "unix://")
+_PORTABLE = (
+    "host", "port", "db", "username", "password", "client_name",
+    "socket_timeout", "socket_connect_timeout", "socket_keepalive",
+)  # fmt: skip
+
+
+def check_url(url: str) -> None:
+    if not isinstance(url, str) or not url.startswith(_SCHEMES):
+        raise ConfigurationError(
+            f"url must start with one of {', '.join(_SCHEMES)}; got {url!r:.80}"
+        )
+
+
+def _timeouts(timeout: float, extra: dict[str, Any]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    kwargs.update(extra)
+    return kwargs
+
+
+def sync_from_url(url: str, timeout: float, extra: dict[str, Any]) -> valkey.Valkey:
+    check_url(url)
+    return valkey.Valkey.from_url(url, **_timeouts(timeout, extra))  # type: ignore[no-any-return]
+
+
+def async_from_url(url: str, timeout: float, extra: dict[str, Any]) -> avalkey.Valkey:
+    check_url(url)
+    return avalkey.Valkey.from_url(url, **_timeouts(timeout, extra))  # type: ignore[no-any-return]
+
+
+def async_like(client: Any) -> avalkey.Valkey | None:
+    """An asyncio client with the connection settings of a plain sync client, if possible."""
+    pool = getattr(client, "connection_pool", None)
+    if not isinstance(client, valkey.Valkey) or pool is None:
+        return None
+    source = pool.connection_kwargs
+    kwargs = {k: source[k] for k in _PORTABLE if k in source}
+    if issubclass(pool.connection_class, valkey.SSLConnection):
+        kwargs["ssl"] = True
+        kwargs.update({k: v for k, v in source.items() if k.startswith("ssl_")})
+    elif issubclass(pool.connection_class, valkey.UnixDomainSocketConnection):
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("host", "port")}
+        kwargs["unix_socket_path"] = source.get("path")
+    return avalkey.Valkey(**kwargs)
+
+
+class LoopBound:
+    """One asyncio client per event loop (a client must not cross loops)."""
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+        self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client, self._loop = self._factory(), loop
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._loop is asyncio.get_running_loop():
+            await self._client.aclose()
+        self._client = None

@@ -1,0 +1,373 @@
+"""The cache's decisions, written once and free of I/O.
+
+Each operation is a generator ("flow") that yields effects (:class:`Embed`,
+:class:`Run`, :class:`Scan`) and receives their results; ``_io`` drives the same flow
+with a sync or an async client. Errors from I/O are thrown back into the flow.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from . import _protocol as proto
+from ._config import CacheConfig
+from ._entry import CacheHit, CacheLookup, CacheStats, Timings, deserialize, serialize
+from ._errors import (
+    CacheUnavailableError,
+    ConfigurationError,
+    IndexMismatchError,
+    InvalidInputError,
+    NoSearchModuleError,
+    SemanticCacheError,
+)
+from ._prompt import PromptParts, digest, normalize
+
+logger = logging.getLogger("langchain_valkey_semcache")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Embed:
+    """Effect: embed ``text``; the result is a sequence of floats."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """Effect: run commands (one round trip); the result is the list of replies."""
+
+    commands: tuple[tuple[Any, ...], ...]
+    transaction: bool = False
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Effect: the keys matching ``pattern`` on every primary; the result is a list[str]."""
+
+    pattern: str
+
+
+Effect = Embed | Run | Scan
+Flow = Generator[Effect, Any, T]
+
+_LOG_WINDOW_SECONDS = 30.0
+_UNLINK_BATCH = 500
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+class _Memo:
+    """Vectors computed by lookups, reused by the update of the same prompt (LRU)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, text: str, vector: bytes) -> None:
+        if not self._size:
+            return
+        with self._lock:
+            self._data[text] = vector
+            self._data.move_to_end(text)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+    def get(self, text: str) -> bytes | None:
+        with self._lock:
+            return self._data.get(text)
+
+
+class CacheCore:
+    """State and decisions shared by the sync and async paths of one cache."""
+
+    def __init__(self, config: CacheConfig) -> None:
+        self.config = config
+        self.dim: int | None = config.dims
+        self.engine = proto.Engine(None, None)
+        self._engine_known = False
+        self._index_ready = False
+        self._memo = _Memo(config.embedding_memo_size)
+        self._lock = threading.Lock()
+        self._stats = CacheStats()
+        self._down_until = 0.0
+        self._log_state: dict[str, tuple[float, int]] = {}
+
+    # -- keys and partitions -----------------------------------------------------------
+
+    def partition(self, llm_string: str, context: str) -> str:
+        return digest("part", llm_string, context)
+
+    def namespace_tag(self, namespace: str | None) -> str:
+        return digest("ns", self.config.namespace if namespace is None else namespace)
+
+    def key(self, ns: str, part: str, text: str) -> str:
+        return f"{self.config.prefix}{ns}:{digest(part, text)}"
+
+    def _spec(self, dim: int) -> proto.IndexSpec:
+        c = self.config
+        return proto.IndexSpec(c.index_name, c.prefix, dim, c.hnsw_m, c.hnsw_ef_construction)
+
+    def _prompt_text(self, parts: PromptParts) -> tuple[str | None, str]:
+        """The normalized text to embed, or None and why it is not cacheable."""
+        text = normalize(parts.text) if isinstance(parts.text, str) else ""
+        if not text:
+            return None, "empty prompt"
+        if len(text) > self.config.max_prompt_chars:
+            return None, f"prompt over max_prompt_chars={self.config.max_prompt_chars}"
+        return text, ""
+
+    # -- counters and logging ----------------------------------------------------------
+
+    def count(self, **increments: int) -> None:
+        with self._lock:
+            values = {k: getattr(self._stats, k) + v for k, v in increments.items()}
+            self._stats = replace(self._stats, **values)
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return replace(self._stats, by_error=dict(self._stats.by_error))
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._stats = CacheStats()
+
+    def _log_burst(self, err: BaseException, what: str) -> None:
+        """Log the first error of a kind, then at most one summary per window."""
+        kind = type(err).__name__
+        now = time.monotonic()
+        with self._lock:
+            since, suppressed = self._log_state.get(kind, (-math.inf, 0))
+            if now - since < _LOG_WINDOW_SECONDS:
+                self._log_state[kind] = (since, suppressed + 1)
+                return
+            self._log_state[kind] = (now, 0)
+        more = f" ({suppressed} more since the last report)" if suppressed else ""
+        level = logging.ERROR if isinstance(err, _MISCONFIGURED) else logging.WARNING
+        logger.log(level, "semantic cache %s failed, continuing without it: %s: %s%s",
+                   what, kind, err, more)  # fmt: skip
+
+    def failed(self, err: BaseException, what: str) -> None:
+        """Account for an error at the LangChain/LangGraph boundary (fail-open path)."""
+        kind = type(err).__name__
+        with self._lock:
+            by_error = dict(self._stats.by_error)
+            by_error[kind] = by_error.get(kind, 0) + 1
+            field = "errors" if what == "lookup" else "store_errors"
+            self._stats = replace(
+                self._stats, by_error=by_error, **{field: getattr(self._stats, field) + 1}
+            )
+            if what == "lookup":
+                self._stats = replace(self._stats, misses=self._stats.misses + 1)
+            if isinstance(err, CacheUnavailableError):
+                self._down_until = time.monotonic() + self.config.retry_after_seconds
+                self._index_ready = False
+        self._log_burst(err, what)
+
+    def backing_off(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    # -- flows -------------------------------------------------------------------------
+
+    def probe(self) -> Flow[None]:
+        """Learn which search module runs (for engine-specific clauses)."""
+        try:
+            [reply] = yield Run((proto.module_list(),))
+            self.engine = proto.parse_modules(reply)
+        except CacheUnavailableError:
+            raise
+        except SemanticCacheError:  # MODULE LIST may be disabled (managed services)
+            self.engine = proto.Engine(None, None)
+        self._engine_known = True
+        if self.engine.module is None:
+            try:
+                yield Run((proto.info_index(self.config.index_name),))
+            except proto.IndexMissingError:
+                pass
+
+    def ensure_index(self, dim: int) -> Flow[None]:
+        """Create the index if missing; verify it if present (idempotent)."""
+        if self.dim is not None and dim != self.dim:
+            raise IndexMismatchError(
+                f"the embedding model returned {dim}-d vectors but this cache is set to "
+                f"{self.dim}; fix dims= or use another index_name"
+            )
+        if self._index_ready:
+            return
+        if not self._engine_known:
+            yield from self.probe()
+        spec = self._spec(dim)
+        try:
+            [reply] = yield Run((proto.info_index(spec.name),))
+        except proto.IndexMissingError:
+            try:
+                yield Run((proto.create_index(spec),))
+                reply = None
+            except proto.IndexExistsError:  # created concurrently by another process
+                [reply] = yield Run((proto.info_index(spec.name),))
+        if reply is not None:
+            proto.check_index(proto.parse_info(reply), spec)
+        self.dim = dim
+        self._index_ready = True
+
+    def index_dim(self) -> Flow[int | None]:
+        """The DIM of the existing index, or None when there is none."""
+        try:
+            [reply] = yield Run((proto.info_index(self.config.index_name),))
+        except proto.IndexMissingError:
+            return None
+        return proto.parse_info(reply).dim
+
+    def _embed(self, text: str) -> Flow[bytes]:
+        vector = yield Embed(text)
+        blob = proto.encode_vector(vector, self.dim)
+        self._memo.put(text, blob)
+        return blob
+
+    def lookup(
+        self,
+        parts: PromptParts,
+        llm_string: str,
+        namespace: str | None = None,
+        threshold: float | None = None,
+    ) -> Flow[CacheLookup]:
+        start = time.perf_counter()
+        self.count(lookups=1)
+        threshold = self.config.similarity_threshold if threshold is None else threshold
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or not (0.0 <= threshold <= 1.0)
+        ):
+            raise ConfigurationError(f"similarity_threshold must be in [0, 1], got {threshold!r}")
+        text, why = self._prompt_text(parts)
+        if text is None or self.backing_off():
+            self.count(skipped=1, misses=1)
+            reason = why or "cache unavailable, retrying later"
+            return CacheLookup(None, None, Timings(total_ms=_ms(start)), skipped=reason)
+        part, ns = self.partition(llm_string, parts.context), self.namespace_tag(namespace)
+        key = self.key(ns, part, text)
+
+        # Exact repeat: one HMGET, no embedding call.
+        [reply] = yield Run((proto.get_entry(key),))
+        entry = proto.parse_entry(reply)
+        if (
+            entry is not None
+            and (entry.prompt, entry.part, entry.ns) == (text, part, ns)
+            and entry.expires_at > time.time()
+        ):
+            gens = deserialize(entry.answer)
+            timings = Timings(search_ms=_ms(start), total_ms=_ms(start))
+            hit = CacheHit(gens, 1.0, text, key, True, timings)
+            self.count(hits=1, exact_hits=1)
+            return CacheLookup(hit, 1.0, timings)
+
+        t_embed = time.perf_counter()
+        blob = self._memo.get(text)
+        if blob is None:
+            blob = yield from self._embed(text)
+        embedding_ms = _ms(t_embed)
+        t_search = time.perf_counter()
+        yield from self.ensure_index(len(blob) // 4)
+        command = proto.knn_search(
+            self.config.index_name, part, ns, blob, self.config.candidates,
+            self.config.hnsw_ef_runtime, self.engine,
+        )  # fmt: skip
+        try:
+            [reply] = yield Run((command,))
+        except proto.IndexMissingError:  # dropped underneath us: re-create once
+            self._index_ready = False
+            yield from self.ensure_index(len(blob) // 4)
+            [reply] = yield Run((command,))
+        now = time.time()
+        live = [c for c in proto.parse_search(reply) if c.expires_at > now]
+        search_ms = _ms(t_search)
+        best = live[0] if live else None
+        timings = Timings(embedding_ms, search_ms, _ms(start))
+        if best is None or best.similarity < threshold or best.answer is None:
+            self.count(misses=1)
+            return CacheLookup(None, best.similarity if best else None, timings)
+        gens = deserialize(best.answer)
+        hit = CacheHit(gens, best.similarity, best.prompt or "", best.key, False, timings)
+        self.count(hits=1)
+        return CacheLookup(hit, best.similarity, timings)
+
+    def store(
+        self,
+        parts: PromptParts,
+        llm_string: str,
+        generations: Sequence[Any],
+        namespace: str | None = None,
+        ttl_seconds: int | None = None,
+    ) -> Flow[str | None]:
+        text, why = self._prompt_text(parts)
+        if text is None:
+            logger.debug("not caching: %s", why)
+            self.count(skipped=1)
+            return None
+        if ttl_seconds is not None and (
+            isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds <= 0
+        ):
+            raise ConfigurationError(f"ttl_seconds must be a positive int, got {ttl_seconds!r}")
+        try:
+            payload = serialize(generations, self.config.max_answer_bytes)
+        except InvalidInputError as exc:
+            logger.warning("not caching an answer: %s", exc)
+            self.count(skipped=1)
+            return None
+        if self.backing_off():
+            self.count(skipped=1)
+            return None
+        blob = self._memo.get(text)
+        if blob is None:
+            blob = yield from self._embed(text)
+        yield from self.ensure_index(len(blob) // 4)
+        part, ns = self.partition(llm_string, parts.context), self.namespace_tag(namespace)
+        key = self.key(ns, part, text)
+        ttl = ttl_seconds if ttl_seconds is not None else self.config.ttl_seconds
+        expires_at = time.time() + ttl if ttl else None
+        mapping = proto.entry_mapping(
+            prompt=text, answer=payload, part=part, ns=ns, vector=blob, expires_at=expires_at
+        )
+        flat = [item for pair in mapping.items() for item in pair]
+        ttl_command = ("EXPIRE", key, str(ttl)) if ttl else ("PERSIST", key)
+        yield Run((("HSET", key, *flat), ttl_command), transaction=True)
+        self.count(stores=1)
+        return key
+
+    def clear(self, namespace: str | None = None, *, all_namespaces: bool = False) -> Flow[int]:
+        """Delete this cache's entries (SCAN + UNLINK, never KEYS); keep the index."""
+        pattern = (
+            f"{self.config.prefix}*"
+            if all_namespaces
+            else f"{self.config.prefix}{self.namespace_tag(namespace)}:*"
+        )
+        keys = yield Scan(pattern)
+        for i in range(0, len(keys), _UNLINK_BATCH):
+            yield Run(tuple(("UNLINK", k) for k in keys[i : i + _UNLINK_BATCH]))
+        return len(keys)
+
+    def drop(self) -> Flow[int]:
+        """Drop the index and delete its entries."""
+        deleted = yield from self.clear(all_namespaces=True)
+        try:
+            yield Run((proto.drop_index(self.config.index_name),))
+        except proto.IndexMissingError:
+            pass
+        self._index_ready = False
+        self.dim = self.config.dims
+        return int(deleted)
+
+
+_MISCONFIGURED = (NoSearchModuleError, IndexMismatchError, ConfigurationError)

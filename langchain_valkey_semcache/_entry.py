@@ -1,0 +1,131 @@
+"""Typed values the cache hands out, and how answers are (de)serialized."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from langchain_core.load import dumps, loads
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, Generation
+
+from ._errors import InvalidInputError, ProtocolError
+
+Answer = str | BaseMessage | Sequence[Generation]
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Milliseconds spent in each step of one lookup."""
+
+    embedding_ms: float = 0.0
+    search_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    """A served entry: the stored generations and why they were served."""
+
+    generations: list[Generation]
+    similarity: float
+    matched_prompt: str
+    key: str
+    exact: bool
+    timings: Timings
+
+    @property
+    def answer(self) -> str:
+        """The text of the first generation."""
+        return self.generations[0].text if self.generations else ""
+
+    @property
+    def message(self) -> AIMessage:
+        """The first generation as an AI message (the stored one for chat models)."""
+        first = self.generations[0] if self.generations else Generation(text="")
+        if isinstance(first, ChatGeneration) and isinstance(first.message, AIMessage):
+            return first.message
+        return AIMessage(content=first.text)
+
+
+@dataclass(frozen=True)
+class CacheLookup:
+    """The outcome of one lookup, hit or miss, with the nearest candidate's similarity."""
+
+    hit: CacheHit | None
+    best_similarity: float | None
+    timings: Timings
+    skipped: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """Counters since construction (or the last ``reset_stats``)."""
+
+    lookups: int = 0
+    hits: int = 0
+    exact_hits: int = 0
+    misses: int = 0
+    errors: int = 0
+    skipped: int = 0
+    stores: int = 0
+    store_errors: int = 0
+    by_error: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def hit_rate(self) -> float:
+        return self.hits / self.lookups if self.lookups else 0.0
+
+
+def to_generations(answer: Answer) -> list[Generation]:
+    """Normalize what a caller stores into a list of generations."""
+    if isinstance(answer, str):
+        return [Generation(text=answer)]
+    if isinstance(answer, BaseMessage):
+        msg = answer if isinstance(answer, AIMessage) else AIMessage(content=answer.content)
+        return [ChatGeneration(message=msg)]
+    gens = list(answer)
+    if not gens or not all(isinstance(g, Generation) for g in gens):
+        raise InvalidInputError("an answer is a str, a message or a non-empty list of Generation")
+    return gens
+
+
+def answer_text(generations: Sequence[Generation]) -> str:
+    return "".join(g.text for g in generations)
+
+
+def serialize(generations: Sequence[Generation], max_bytes: int) -> str:
+    """JSON of the generations (``langchain_core.load``), or InvalidInputError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            payload = dumps(list(generations))
+        json.loads(payload)  # dumps falls back to "not_implemented" stubs: reject those
+    except Exception as exc:
+        raise InvalidInputError(f"generations cannot be serialized: {exc}") from exc
+    if '"type": "not_implemented"' in payload:
+        raise InvalidInputError("generations hold objects langchain_core.load cannot serialize")
+    size = len(payload.encode("utf-8"))
+    if size > max_bytes:
+        raise InvalidInputError(f"answer is {size} bytes, over max_answer_bytes={max_bytes}")
+    return payload
+
+
+def deserialize(payload: str) -> list[Generation]:
+    """Inverse of :func:`serialize`; a corrupt payload is a ProtocolError, never a hit."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = loads(payload, allowed_objects="core")
+    except Exception as exc:
+        raise ProtocolError(f"stored answer cannot be decoded: {exc}") from exc
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(g, Generation) for g in value)
+    ):
+        raise ProtocolError("stored answer is not a list of generations")
+    return value

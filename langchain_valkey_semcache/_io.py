@@ -1,0 +1,113 @@
+"""The two drivers of a flow: one blocking, one ``asyncio``. They only perform I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from langchain_core.embeddings import Embeddings
+
+from . import _protocol as proto
+from ._core import Embed, Flow, Run, Scan
+from ._errors import EmbeddingError, SemanticCacheError
+
+T = TypeVar("T")
+
+
+def _embedding_error(exc: Exception) -> EmbeddingError:
+    err = EmbeddingError(f"embedding call failed: {type(exc).__name__}: {exc}")
+    err.__cause__ = exc
+    return err
+
+
+def _client_error(exc: Exception) -> SemanticCacheError:
+    err = proto.translate(exc)
+    if err is not exc:
+        err.__cause__ = exc
+    return err
+
+
+def _perform_sync(effect: Any, client: Any, embeddings: Embeddings) -> Any:
+    if isinstance(effect, Embed):
+        try:
+            return embeddings.embed_query(effect.text)
+        except Exception as exc:
+            raise _embedding_error(exc) from exc
+    try:
+        if isinstance(effect, Run):
+            if len(effect.commands) == 1 and not effect.transaction:
+                return [client.execute_command(*effect.commands[0])]
+            pipe = client.pipeline(transaction=effect.transaction)
+            for command in effect.commands:
+                pipe.execute_command(*command)
+            return pipe.execute()
+        if isinstance(effect, Scan):
+            return sorted({_key(k) for k in client.scan_iter(match=effect.pattern, count=1000)})
+    except SemanticCacheError:
+        raise
+    except Exception as exc:
+        raise _client_error(exc) from exc
+    raise TypeError(f"unknown effect {effect!r}")
+
+
+async def _perform_async(effect: Any, client: Any, embeddings: Embeddings) -> Any:
+    if isinstance(effect, Embed):
+        try:
+            return await embeddings.aembed_query(effect.text)
+        except Exception as exc:
+            raise _embedding_error(exc) from exc
+    try:
+        if isinstance(effect, Run):
+            if len(effect.commands) == 1 and not effect.transaction:
+                return [await client.execute_command(*effect.commands[0])]
+            pipe = client.pipeline(transaction=effect.transaction)
+            for command in effect.commands:
+                pipe.execute_command(*command)
+            return await pipe.execute()
+        if isinstance(effect, Scan):
+            keys = {_key(k) async for k in client.scan_iter(match=effect.pattern, count=1000)}
+            return sorted(keys)
+    except SemanticCacheError:
+        raise
+    except Exception as exc:
+        raise _client_error(exc) from exc
+    raise TypeError(f"unknown effect {effect!r}")
+
+
+def _key(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def run_sync(flow: Flow[T], client: Any, embeddings: Embeddings) -> T:
+    """Drive ``flow`` with a blocking Valkey client and ``embed_query``."""
+    result: Any = None
+    error: SemanticCacheError | None = None
+    while True:
+        try:
+            effect = flow.throw(error) if error is not None else flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        result, error = None, None
+        try:
+            result = _perform_sync(effect, client, embeddings)
+        except SemanticCacheError as exc:
+            error = exc
+
+
+async def run_async(flow: Flow[T], client: Any, embeddings: Embeddings) -> T:
+    """Drive ``flow`` with a ``valkey.asyncio`` client and ``aembed_query``."""
+    result: Any = None
+    error: SemanticCacheError | None = None
+    while True:
+        try:
+            effect = flow.throw(error) if error is not None else flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        result, error = None, None
+        try:
+            result = await _perform_async(effect, client, embeddings)
+        except SemanticCacheError as exc:
+            error = exc
+
+
+__all__: Sequence[str] = ("run_async", "run_sync")

@@ -1,0 +1,288 @@
+"""``ValkeySemanticCache``: a LangChain ``BaseCache`` on a Valkey vector index."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal, TypedDict, TypeVar
+
+from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+from langchain_core.embeddings import Embeddings
+from typing_extensions import Unpack
+
+from . import _clients
+from ._config import CacheConfig
+from ._core import CacheCore, Flow
+from ._entry import Answer, CacheHit, CacheLookup, CacheStats, Timings, to_generations
+from ._errors import CacheUnavailableError, ConfigurationError, SemanticCacheError
+from ._io import run_async, run_sync
+from ._prompt import PromptParts, PromptSplitter, split_langchain_prompt
+
+logger = logging.getLogger("langchain_valkey_semcache")
+T = TypeVar("T")
+
+
+class CacheSettings(TypedDict, total=False):
+    """Keyword settings of :class:`ValkeySemanticCache` (see :class:`CacheConfig`)."""
+
+    index_name: str
+    key_prefix: str | None
+    similarity_threshold: float
+    ttl_seconds: int | None
+    namespace: str
+    dims: int | None
+    candidates: int
+    hnsw_m: int
+    hnsw_ef_construction: int
+    hnsw_ef_runtime: int
+    on_error: Literal["miss", "raise"]
+    socket_timeout_seconds: float
+    retry_after_seconds: float
+    max_prompt_chars: int
+    max_answer_bytes: int
+    embedding_memo_size: int
+
+
+class ValkeySemanticCache(BaseCache):
+    """Serve an LLM answer when a semantically equivalent prompt was answered before.
+
+    Give ``url`` (``valkey://``, ``valkeys://`` for TLS, ``redis://``...) or a ``client``
+    (``valkey.Valkey`` or ``valkey.cluster.ValkeyCluster``) and optionally an
+    ``async_client``. Entries are partitioned by model (``llm_string``) and by the
+    non-question part of a chat prompt; only the last human message is embedded.
+    Errors fail open by default (``on_error="miss"``): a lookup becomes a miss.
+    """
+
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        *,
+        url: str | None = None,
+        client: Any = None,
+        async_client: Any = None,
+        client_kwargs: dict[str, Any] | None = None,
+        prompt_splitter: PromptSplitter | None = None,
+        **settings: Unpack[CacheSettings],
+    ) -> None:
+        known = {f.name for f in dataclasses.fields(CacheConfig)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ConfigurationError(f"unknown settings {unknown}; valid: {sorted(known)}")
+        self.config = CacheConfig(**settings)
+        if not isinstance(embeddings, Embeddings):
+            raise ConfigurationError("embeddings must be a langchain_core Embeddings instance")
+        if url is None and client is None and async_client is None:
+            raise ConfigurationError("give url=, client= or async_client=")
+        self.embeddings = embeddings
+        self._split = prompt_splitter or split_langchain_prompt
+        self._core = CacheCore(self.config)
+        timeout = self.config.socket_timeout_seconds
+        extra = dict(client_kwargs or {})
+        self._client = client
+        self._aclients: _clients.LoopBound | None
+        if client is None and url is not None:
+            self._client = _clients.sync_from_url(url, timeout, extra)
+        if async_client is not None:
+            self._aclients = _clients.LoopBound(lambda: async_client)
+        elif url is not None:
+            self._aclients = _clients.LoopBound(
+                lambda: _clients.async_from_url(url, timeout, extra)
+            )
+        elif _clients.async_like(client) is not None:
+            self._aclients = _clients.LoopBound(lambda: _clients.async_like(client))
+        else:  # e.g. a cluster client: the async path runs the sync path in a thread
+            self._aclients = None
+        if self._client is not None:
+            self._startup_checks()
+
+    def _startup_checks(self) -> None:
+        """Cheap checks, no embedding call: module present, existing index compatible."""
+        try:
+            run_sync(self._core.probe(), self._client, self.embeddings)
+            if self.config.dims is not None:
+                run_sync(self._core.ensure_index(self.config.dims), self._client, self.embeddings)
+        except SemanticCacheError as exc:
+            if self.config.on_error == "raise" or not isinstance(exc, CacheUnavailableError):
+                raise
+            logger.warning("semantic cache not reachable at start, will retry: %s", exc)
+
+    # -- running flows with the fail-open policy --------------------------------------
+
+    def _sync(self, flow: Flow[T]) -> T:
+        if self._client is None:
+            raise ConfigurationError("this cache has only an async client; use the a* methods")
+        return run_sync(flow, self._client, self.embeddings)
+
+    async def _async(self, flow: Flow[T]) -> T:
+        if self._aclients is None:
+            return await asyncio.to_thread(self._sync, flow)
+        return await run_async(flow, self._aclients.get(), self.embeddings)
+
+    def _lookup_failed(self, exc: Exception) -> CacheLookup:
+        self._core.failed(exc, "lookup")
+        if self.config.on_error == "raise":
+            raise exc
+        return CacheLookup(None, None, Timings(), error=type(exc).__name__)
+
+    def _store_failed(self, exc: Exception) -> None:
+        self._core.failed(exc, "store")
+        if self.config.on_error == "raise":
+            raise exc
+
+    # -- direct API -------------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        *,
+        llm_string: str = "",
+        context: str = "",
+        namespace: str | None = None,
+        similarity_threshold: float | None = None,
+    ) -> CacheLookup:
+        """Look ``text`` up; the result tells hit or miss, similarity and timings."""
+        flow = self._core.lookup(
+            PromptParts(text, context), llm_string, namespace, similarity_threshold
+        )
+        try:
+            return self._sync(flow)
+        except Exception as exc:
+            return self._lookup_failed(exc)
+
+    async def asearch(
+        self,
+        text: str,
+        *,
+        llm_string: str = "",
+        context: str = "",
+        namespace: str | None = None,
+        similarity_threshold: float | None = None,
+    ) -> CacheLookup:
+        """Async :meth:`search`."""
+        flow = self._core.lookup(
+            PromptParts(text, context), llm_string, namespace, similarity_threshold
+        )
+        try:
+            return await self._async(flow)
+        except Exception as exc:
+            return self._lookup_failed(exc)
+
+    def check(self, text: str, **kwargs: Any) -> CacheHit | None:
+        """The hit for ``text``, or None (same keywords as :meth:`search`)."""
+        return self.search(text, **kwargs).hit
+
+    async def acheck(self, text: str, **kwargs: Any) -> CacheHit | None:
+        """Async :meth:`check`."""
+        return (await self.asearch(text, **kwargs)).hit
+
+    def store(
+        self,
+        text: str,
+        answer: Answer,
+        *,
+        llm_string: str = "",
+        context: str = "",
+        namespace: str | None = None,
+        ttl_seconds: int | None = None,
+    ) -> str | None:
+        """Store ``answer`` for ``text``; returns the entry key, or None if not stored."""
+        try:
+            flow = self._core.store(
+                PromptParts(text, context), llm_string, to_generations(answer),
+                namespace, ttl_seconds,
+            )  # fmt: skip
+            return self._sync(flow)
+        except Exception as exc:
+            self._store_failed(exc)
+            return None
+
+    async def astore(
+        self,
+        text: str,
+        answer: Answer,
+        *,
+        llm_string: str = "",
+        context: str = "",
+        namespace: str | None = None,
+        ttl_seconds: int | None = None,
+    ) -> str | None:
+        """Async :meth:`store`."""
+        try:
+            flow = self._core.store(
+                PromptParts(text, context), llm_string, to_generations(answer),
+                namespace, ttl_seconds,
+            )  # fmt: skip
+            return await self._async(flow)
+        except Exception as exc:
+            self._store_failed(exc)
+            return None
+
+    def stats(self) -> CacheStats:
+        """Counters: lookups, hits (exact ones too), misses, errors, skipped, stores."""
+        return self._core.stats()
+
+    def reset_stats(self) -> None:
+        self._core.reset_stats()
+
+    # -- LangChain BaseCache ----------------------------------------------------------
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        try:
+            parts = self._split(prompt)
+            result = self._sync(self._core.lookup(parts, llm_string))
+        except Exception as exc:
+            result = self._lookup_failed(exc)
+        return result.hit.generations if result.hit else None
+
+    async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        try:
+            parts = self._split(prompt)
+            result = await self._async(self._core.lookup(parts, llm_string))
+        except Exception as exc:
+            result = self._lookup_failed(exc)
+        return result.hit.generations if result.hit else None
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        try:
+            flow = self._core.store(self._split(prompt), llm_string, list(return_val))
+            self._sync(flow)
+        except Exception as exc:
+            self._store_failed(exc)
+
+    async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        try:
+            flow = self._core.store(self._split(prompt), llm_string, list(return_val))
+            await self._async(flow)
+        except Exception as exc:
+            self._store_failed(exc)
+
+    def clear(self, **kwargs: Any) -> None:
+        """Delete this cache's entries in its namespace (``namespace=`` another one,
+        ``all_namespaces=True`` every one); the index stays. Errors propagate."""
+        self._sync(self._core.clear(**kwargs))
+
+    async def aclear(self, **kwargs: Any) -> None:
+        """Async :meth:`clear`."""
+        await self._async(self._core.clear(**kwargs))
+
+    # -- index administration ---------------------------------------------------------
+
+    def drop_index(self) -> int:
+        """Drop the index and delete every entry of it; returns the entries deleted."""
+        return self._sync(self._core.drop())
+
+    async def adrop_index(self) -> int:
+        return await self._async(self._core.drop())
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    async def aclose(self) -> None:
+        if self._aclients is not None:
+            await self._aclients.aclose()
+
+
+__all__: Sequence[str] = ("CacheSettings", "ValkeySemanticCache")

@@ -1,0 +1,64 @@
+"""Test helpers shared by unit and integration tests (no Valkey stand-ins here)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+
+def unit(vector: Sequence[float]) -> list[float]:
+    norm = math.sqrt(sum(x * x for x in vector))
+    return [x / norm for x in vector]
+
+
+def at_similarity(cos: float, dims: int = 8) -> list[float]:
+    """A unit vector whose cosine similarity with e0 is ``cos``."""
+    return [cos, math.sqrt(max(0.0, 1 - cos * cos))] + [0.0] * (dims - 2)
+
+
+class TableEmbeddings(Embeddings):
+    """Deterministic embeddings: listed texts get listed vectors, others a hashed vector.
+
+    Records every text it embeds, so tests can count embedding calls.
+    """
+
+    def __init__(self, table: dict[str, Sequence[float]] | None = None, dims: int = 8) -> None:
+        self.table = {k: list(v) for k, v in (table or {}).items()}
+        self.dims = dims
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def vector(self, text: str) -> list[float]:
+        if text in self.table:
+            return self.table[text]
+        seed = hashlib.sha256(text.encode()).digest()
+        raw = [seed[i % len(seed)] - 127.5 for i in range(self.dims)]
+        return unit(raw)
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            self.calls.append(text)
+        return self.vector(text)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.embed_query(t) for t in texts]
+
+
+class BrokenEmbeddings(Embeddings):
+    """Returns whatever vector it is given (NaN, wrong length) or raises."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def embed_query(self, text: str) -> list[float]:
+        if isinstance(self.result, BaseException):
+            raise self.result
+        return self.result  # type: ignore[no-any-return]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.embed_query(t) for t in texts]

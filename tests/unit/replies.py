@@ -1,0 +1,60 @@
+"""Replies recorded from Engine A (valkey-server 9.1.2 + RediSearch 2.10.5, RESP2).
+
+``VALKEY_SEARCH_INFO`` is not recorded: it follows the layout ENGINE.md documents for
+valkey-search 1.0 (the DIM under ``attributes[i].index.dimensions``).
+"""
+
+SEARCH = [
+    2,
+    b"t:2", [b"score", b"0.226042747498", b"prompt", b"hello2", b"answer", b"[]",
+             b"expires_at", b"inf"],
+    b"t:1", [b"score", b"0.00496286153793", b"prompt", b"hello", b"answer", b"[]",
+             b"expires_at", b"inf"],
+]  # fmt: skip
+SEARCH_EMPTY = [0]
+SEARCH_IDENTICAL = [1, b"t:1", [b"score", b"-1.19209289551e-07", b"prompt", b"x", b"answer", b"[]",
+                               b"expires_at", b"1700000000.5"]]  # fmt: skip
+
+REDISEARCH_INFO = [
+    b"index_name", b"idx", b"index_options", [],
+    b"index_definition", [b"key_type", b"HASH", b"prefixes", [b"t:"], b"default_score", b"1"],
+    b"attributes", [
+        [b"identifier", b"part", b"attribute", b"part", b"type", b"TAG", b"SEPARATOR", b","],
+        [b"identifier", b"ns", b"attribute", b"ns", b"type", b"TAG", b"SEPARATOR", b","],
+        [b"identifier", b"vec", b"attribute", b"vec", b"type", b"VECTOR", b"algorithm", b"HNSW",
+         b"data_type", b"FLOAT32", b"dim", 4, b"distance_metric", b"COSINE", b"M", 16,
+         b"ef_construction", 200],
+    ],
+    b"num_docs", 2, b"max_doc_id", 2, b"hash_indexing_failures", 0, b"indexing", 0,
+]  # fmt: skip
+
+VALKEY_SEARCH_INFO = [
+    b"index_name", b"idx",
+    b"attributes", [
+        [b"identifier", b"part", b"attribute", b"part", b"type", b"TAG", b"SEPARATOR", b","],
+        [b"identifier", b"ns", b"attribute", b"ns", b"type", b"TAG", b"SEPARATOR", b","],
+        [b"identifier", b"vec", b"attribute", b"vec", b"type", b"VECTOR",
+         b"index", [b"capacity", 10240, b"dimensions", 1024, b"distance_metric", b"COSINE",
+                    b"size", b"3", b"data_type", b"FLOAT32", b"algorithm",
+                    [b"name", b"HNSW", b"m", 16, b"ef_construction", 200, b"ef_runtime", 10]]],
+    ],
+    b"num_docs", b"3", b"hash_indexing_failures", b"0",
+]  # fmt: skip
+
+MODULES_REDISEARCH = [
+    [b"name", b"lua", b"ver", 1, b"path", b"lua", b"args", []],
+    [b"name", b"search", b"ver", 21005, b"path", b"/x/redisearch.so", b"args", []],
+]
+MODULES_VALKEY_SEARCH = [
+    [b"name", b"search", b"ver", 10000, b"path", b"/x/libsearch.so", b"args", []]
+]
+MODULES_NONE = [[b"name", b"lua", b"ver", 1, b"path", b"lua", b"args", []]]
+
+ERR_UNKNOWN_INDEX_REDISEARCH = "Unknown index name"
+ERR_UNKNOWN_INDEX_VALKEY_SEARCH = "Index with name 'idx' not found"
+ERR_EXISTS = "Index already exists"
+ERR_NO_MODULE = "unknown command 'FT.INFO', with args beginning with: 'idx' "
+ERR_BLOB = (
+    "Error parsing vector similarity query: query vector blob size (8) does not match "
+    "index's expected size (16)."
+)

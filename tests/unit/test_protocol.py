@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import valkey.exceptions as vex
+
+from langchain_valkey_semcache import _protocol as proto
+from langchain_valkey_semcache._errors import (
+    CacheUnavailableError,
+    EmbeddingError,
+    IndexMismatchError,
+    NoSearchModuleError,
+    ProtocolError,
+)
+from tests.unit import replies
+
+SPEC = proto.IndexSpec("idx", "p:", 4, 16, 200)
+RS = proto.Engine(proto.REDISEARCH, 21005)
+VS = proto.Engine(proto.VALKEY_SEARCH, 10000)
+
+
+def test_create_uses_the_portable_dialect() -> None:
+    cmd = proto.create_index(SPEC)
+    assert cmd[:8] == ("FT.CREATE", "idx", "ON", "HASH", "PREFIX", "1", "p:", "SCHEMA")
+    text = " ".join(cmd)
+    assert (
+        "VECTOR HNSW 10 TYPE FLOAT32 DIM 4 DISTANCE_METRIC COSINE M 16 EF_CONSTRUCTION 200" in text
+    )
+    assert "TEXT" not in text and "SORTABLE" not in text and "FLOAT64" not in text
+
+
+def test_knn_query_filters_inside_and_sends_only_used_params() -> None:
+    cmd = proto.knn_search("idx", "abc123", "ns_9", b"\x00" * 16, 3, 100, VS)
+    assert cmd[2] == "(@part:{abc123} @ns:{ns_9})=>[KNN 3 @vec $vec EF_RUNTIME 100 AS score]"
+    assert cmd[3:7] == ("PARAMS", "2", "vec", b"\x00" * 16)
+    assert cmd[-2:] == ("DIALECT", "2") and "score" in cmd[cmd.index("RETURN") :]
+    assert "HYBRID_POLICY" not in cmd[2]
+    assert "HYBRID_POLICY BATCHES" in proto.knn_search("idx", "a", "b", b"", 3, 10, RS)[2]
+
+
+@pytest.mark.parametrize("value", ["a}b", "x|y", "*", "a b", "", "é", "a\\b", 'q"', "@x", "a-b"])
+def test_tag_refuses_metacharacters(value: str) -> None:
+    with pytest.raises(ValueError):
+        proto.knn_search("idx", value, "ns", b"", 1, 1, VS)
+
+
+def test_parse_search_sorts_and_decodes() -> None:
+    cands = proto.parse_search(replies.SEARCH)
+    assert [c.key for c in cands] == ["t:1", "t:2"]
+    assert cands[0].similarity == pytest.approx(1 - 0.00496286153793)
+    assert cands[0].prompt == "hello" and cands[0].answer == "[]"
+    assert cands[0].expires_at == math.inf
+    assert proto.parse_search(replies.SEARCH_EMPTY) == []
+    same = proto.parse_search(replies.SEARCH_IDENTICAL)[0]
+    assert same.similarity == 1.0 and same.expires_at == 1700000000.5
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [None, [], ["x"], [1, b"k"], [1, b"k", [b"score"]], [1, b"k", [b"score", b"nan"]],
+     [1, b"k", [b"score", b"7"]], [1, b"k", [b"prompt", b"x"]], [1, b"k", [b"score", b"0.1",
+     b"expires_at", b"soon"]], [1, 5, [b"score", b"0.1"]]],
+)  # fmt: skip
+def test_parse_search_rejects_malformed(reply: object) -> None:
+    with pytest.raises(ProtocolError):
+        proto.parse_search(reply)
+
+
+def test_parse_info_from_both_engines() -> None:
+    rs = proto.parse_info(replies.REDISEARCH_INFO)
+    assert (rs.num_docs, rs.indexing_failures, rs.dim, rs.metric) == (2, 0, 4, "COSINE")
+    assert rs.fields == {"part", "ns", "vec"}
+    vs = proto.parse_info(replies.VALKEY_SEARCH_INFO)
+    assert (vs.num_docs, vs.dim, vs.metric) == (3, 1024, "COSINE")
+
+
+def test_check_index_explains_mismatch() -> None:
+    proto.check_index(proto.parse_info(replies.REDISEARCH_INFO), SPEC)
+    with pytest.raises(IndexMismatchError, match=r"DIM 4 .*1024.*drop_index"):
+        proto.check_index(
+            proto.parse_info(replies.REDISEARCH_INFO), proto.IndexSpec("idx", "p:", 1024, 16, 200)
+        )
+
+
+def test_parse_modules() -> None:
+    assert proto.parse_modules(replies.MODULES_REDISEARCH) == RS
+    assert proto.parse_modules(replies.MODULES_VALKEY_SEARCH) == VS
+    assert proto.parse_modules(replies.MODULES_NONE).module is None
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (vex.ResponseError(replies.ERR_UNKNOWN_INDEX_REDISEARCH), proto.IndexMissingError),
+        (vex.ResponseError(replies.ERR_UNKNOWN_INDEX_VALKEY_SEARCH), proto.IndexMissingError),
+        (vex.ResponseError(replies.ERR_EXISTS), proto.IndexExistsError),
+        (vex.ResponseError(replies.ERR_NO_MODULE), NoSearchModuleError),
+        (vex.ResponseError(replies.ERR_BLOB), ProtocolError),
+        (vex.ConnectionError("refused"), CacheUnavailableError),
+        (vex.TimeoutError("slow"), CacheUnavailableError),
+        (vex.AuthenticationError("WRONGPASS"), CacheUnavailableError),
+        (vex.BusyLoadingError("LOADING"), CacheUnavailableError),
+    ],
+)
+def test_translate_server_wording(exc: Exception, kind: type) -> None:
+    assert type(proto.translate(exc)) is kind
+
+
+def test_no_module_message_names_elasticache_requirement() -> None:
+    err = proto.translate(vex.ResponseError(replies.ERR_NO_MODULE))
+    assert "Valkey 8.2+" in str(err) and "node-based" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("vector", "dim"),
+    [([math.nan, 1.0], 2), ([math.inf, 1.0], 2), ([1.0], 2), ([0.0, 0.0], 2), ([], None),
+     ([[1.0, 2.0]], None), (["a", "b"], 2)],
+)  # fmt: skip
+def test_encode_vector_rejects(vector: list[float], dim: int | None) -> None:
+    with pytest.raises(EmbeddingError):
+        proto.encode_vector(vector, dim)
+
+
+def test_encode_vector_little_endian_float32() -> None:
+    assert proto.encode_vector([1.0, -2.0], 2) == b"\x00\x00\x80\x3f\x00\x00\x00\xc0"
+
+
+def test_entry_round_trip() -> None:
+    mapping = proto.entry_mapping(prompt="q", answer="[]", part="p1", ns="n1", vector=b"v",
+                                  expires_at=None)  # fmt: skip
+    reply = [str(mapping[f]).encode() for f in proto.ENTRY_FIELDS]
+    entry = proto.parse_entry(reply)
+    assert entry == proto.StoredEntry("q", "[]", "p1", "n1", math.inf)
+    assert proto.parse_entry([None] * len(proto.ENTRY_FIELDS)) is None
+    assert proto.parse_entry([b"q", None, b"p", b"n", b"inf"]) is None
+    with pytest.raises(ProtocolError):
+        proto.parse_entry([b"q"])
