@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import ReplayEmbeddings, near, summary, table, unit_rows  # noqa: E402
+from _common import ReplayEmbeddings, near, summary, table, unit_rows
 
-from langchain_valkey_semcache import ValkeySemanticCache  # noqa: E402
-from langchain_valkey_semcache.engine import LocalEngine  # noqa: E402
+from langchain_valkey_semcache import ValkeySemanticCache
+from langchain_valkey_semcache.engine import LocalEngine
 
 
 def main() -> None:
@@ -36,7 +36,9 @@ def main() -> None:
             stored = unit_rows(rng, n, args.dims)
             picks = rng.choice(n, size=args.queries, replace=False)
             vectors = {f"s{i}": stored[i] for i in range(n)}
-            vectors |= {f"h{i}": v for i, v in zip(picks, near(rng, stored[picks], 0.97), strict=True)}
+            vectors |= {
+                f"h{i}": v for i, v in zip(picks, near(rng, stored[picks], 0.97), strict=True)
+            }
             vectors |= {f"m{i}": v for i, v in enumerate(unit_rows(rng, args.queries, args.dims))}
             cache = ValkeySemanticCache(
                 ReplayEmbeddings(vectors), url=engine.url, index_name=f"bench_{n}_{args.dims}",

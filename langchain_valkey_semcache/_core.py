@@ -22,6 +22,7 @@ from ._entry import CacheHit, CacheLookup, CacheStats, Timings, deserialize, ser
 from ._errors import (
     CacheUnavailableError,
     ConfigurationError,
+    EmbeddingError,
     IndexMismatchError,
     InvalidInputError,
     NoSearchModuleError,
@@ -56,11 +57,28 @@ class Scan:
     pattern: str
 
 
-Effect = Embed | Run | Scan
+@dataclass(frozen=True)
+class EmbedMany:
+    """Effect: embed ``texts`` in one batch; the result is a sequence of vectors."""
+
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Verify:
+    """Effect: ask the verifier whether ``cached``'s answer may answer ``query``."""
+
+    query: str
+    cached: str
+    similarity: float
+
+
+Effect = Embed | EmbedMany | Run | Scan | Verify
 Flow = Generator[Effect, Any, T]
 
 _LOG_WINDOW_SECONDS = 30.0
 _UNLINK_BATCH = 500
+_PIPELINE_BATCH = 1000
 
 
 def _ms(start: float) -> float:
@@ -92,8 +110,9 @@ class _Memo:
 class CacheCore:
     """State and decisions shared by the sync and async paths of one cache."""
 
-    def __init__(self, config: CacheConfig) -> None:
+    def __init__(self, config: CacheConfig, *, verify: bool = False) -> None:
         self.config = config
+        self.verify = verify
         self.dim: int | None = config.dims
         self.engine = proto.Engine(None, None)
         self._engine_known = False
@@ -293,15 +312,66 @@ class CacheCore:
         now = time.time()
         live = [c for c in proto.parse_search(reply) if c.expires_at > now]
         search_ms = _ms(t_search)
-        best = live[0] if live else None
+        best = live[0].similarity if live else None
+        chosen = None
+        for cand in live:
+            if cand.similarity < threshold or cand.answer is None:
+                break
+            if not self.verify or (yield Verify(text, cand.prompt or "", cand.similarity)):
+                chosen = cand
+                break
+            self.count(rejected=1)
         timings = Timings(embedding_ms, search_ms, _ms(start))
-        if best is None or best.similarity < threshold or best.answer is None:
+        if chosen is None or chosen.answer is None:
             self.count(misses=1)
-            return CacheLookup(None, best.similarity if best else None, timings)
-        gens = deserialize(best.answer)
-        hit = CacheHit(gens, best.similarity, best.prompt or "", best.key, False, timings)
+            return CacheLookup(None, best, timings)
+        gens = deserialize(chosen.answer)
+        hit = CacheHit(gens, chosen.similarity, chosen.prompt or "", chosen.key, False, timings)
         self.count(hits=1)
-        return CacheLookup(hit, best.similarity, timings)
+        return CacheLookup(hit, best, timings)
+
+    def _prepare(
+        self, parts: PromptParts, generations: Sequence[Any], ttl_seconds: int | None
+    ) -> tuple[str, str] | None:
+        """(normalized text, serialized answer), or None when it is not to be stored."""
+        if ttl_seconds is not None and (
+            isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds <= 0
+        ):
+            raise ConfigurationError(f"ttl_seconds must be a positive int, got {ttl_seconds!r}")
+        text, why = self._prompt_text(parts)
+        if text is None:
+            logger.debug("not caching: %s", why)
+            self.count(skipped=1)
+            return None
+        try:
+            payload = serialize(generations, self.config.max_answer_bytes)
+        except InvalidInputError as exc:
+            logger.warning("not caching an answer: %s", exc)
+            self.count(skipped=1)
+            return None
+        return text, payload
+
+    def _write(
+        self,
+        text: str,
+        context: str,
+        payload: str,
+        blob: bytes,
+        llm_string: str,
+        namespace: str | None,
+        ttl_seconds: int | None,
+    ) -> tuple[str, tuple[tuple[Any, ...], ...]]:
+        """The key of an entry and the commands that write it."""
+        part, ns = self.partition(llm_string, context), self.namespace_tag(namespace)
+        key = self.key(ns, part, text)
+        ttl = ttl_seconds if ttl_seconds is not None else self.config.ttl_seconds
+        expires_at = time.time() + ttl if ttl else None
+        mapping = proto.entry_mapping(
+            prompt=text, answer=payload, part=part, ns=ns, vector=blob, expires_at=expires_at
+        )
+        flat = [item for pair in mapping.items() for item in pair]
+        ttl_command = ("EXPIRE", key, str(ttl)) if ttl else ("PERSIST", key)
+        return key, (("HSET", key, *flat), ttl_command)
 
     def store(
         self,
@@ -311,40 +381,66 @@ class CacheCore:
         namespace: str | None = None,
         ttl_seconds: int | None = None,
     ) -> Flow[str | None]:
-        text, why = self._prompt_text(parts)
-        if text is None:
-            logger.debug("not caching: %s", why)
-            self.count(skipped=1)
-            return None
-        if ttl_seconds is not None and (
-            isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds <= 0
-        ):
-            raise ConfigurationError(f"ttl_seconds must be a positive int, got {ttl_seconds!r}")
-        try:
-            payload = serialize(generations, self.config.max_answer_bytes)
-        except InvalidInputError as exc:
-            logger.warning("not caching an answer: %s", exc)
-            self.count(skipped=1)
+        prepared = self._prepare(parts, generations, ttl_seconds)
+        if prepared is None:
             return None
         if self.backing_off():
             self.count(skipped=1)
             return None
+        text, payload = prepared
         blob = self._memo.get(text)
         if blob is None:
             blob = yield from self._embed(text)
         yield from self.ensure_index(len(blob) // 4)
-        part, ns = self.partition(llm_string, parts.context), self.namespace_tag(namespace)
-        key = self.key(ns, part, text)
-        ttl = ttl_seconds if ttl_seconds is not None else self.config.ttl_seconds
-        expires_at = time.time() + ttl if ttl else None
-        mapping = proto.entry_mapping(
-            prompt=text, answer=payload, part=part, ns=ns, vector=blob, expires_at=expires_at
+        key, commands = self._write(
+            text, parts.context, payload, blob, llm_string, namespace, ttl_seconds
         )
-        flat = [item for pair in mapping.items() for item in pair]
-        ttl_command = ("EXPIRE", key, str(ttl)) if ttl else ("PERSIST", key)
-        yield Run((("HSET", key, *flat), ttl_command), transaction=True)
+        yield Run(commands, transaction=True)
         self.count(stores=1)
         return key
+
+    def store_many(
+        self,
+        items: Sequence[tuple[PromptParts, Sequence[Any]]],
+        llm_string: str,
+        namespace: str | None = None,
+        ttl_seconds: int | None = None,
+    ) -> Flow[list[str | None]]:
+        """Store many entries: one batch embedding call, pipelined writes.
+
+        Each entry's HSET and EXPIRE are sent together; an entry whose EXPIRE was lost
+        still carries its expiry time and is never served after it.
+        """
+        prepared = [self._prepare(parts, gens, ttl_seconds) for parts, gens in items]
+        wanted = {p[0] for p in prepared if p is not None and self._memo.get(p[0]) is None}
+        blobs = {p[0]: b for p in prepared if p is not None and (b := self._memo.get(p[0]))}
+        if wanted:
+            texts = tuple(sorted(wanted))
+            vectors = yield EmbedMany(texts)
+            if len(vectors) != len(texts):
+                raise EmbeddingError(f"{len(texts)} texts embedded into {len(vectors)} vectors")
+            dim = self.dim
+            for t, vector in zip(texts, vectors, strict=True):
+                blobs[t] = proto.encode_vector(vector, dim)
+                dim = len(blobs[t]) // 4
+        if not blobs:
+            return [None] * len(items)
+        yield from self.ensure_index(len(next(iter(blobs.values()))) // 4)
+        keys: list[str | None] = []
+        commands: list[tuple[Any, ...]] = []
+        for (parts, _), prep in zip(items, prepared, strict=True):
+            if prep is None:
+                keys.append(None)
+                continue
+            key, cmds = self._write(
+                prep[0], parts.context, prep[1], blobs[prep[0]], llm_string, namespace, ttl_seconds
+            )
+            keys.append(key)
+            commands.extend(cmds)
+        for i in range(0, len(commands), _PIPELINE_BATCH):
+            yield Run(tuple(commands[i : i + _PIPELINE_BATCH]))
+        self.count(stores=sum(k is not None for k in keys))
+        return keys
 
     def clear(self, namespace: str | None = None, *, all_namespaces: bool = False) -> Flow[int]:
         """Delete this cache's entries (SCAN + UNLINK, never KEYS); keep the index."""

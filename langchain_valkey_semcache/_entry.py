@@ -69,6 +69,7 @@ class CacheStats:
     hits: int = 0
     exact_hits: int = 0
     misses: int = 0
+    rejected: int = 0
     errors: int = 0
     skipped: int = 0
     stores: int = 0

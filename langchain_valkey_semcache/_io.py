@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from langchain_core.embeddings import Embeddings
 
 from . import _protocol as proto
-from ._core import Embed, Flow, Run, Scan
+from ._core import Embed, EmbedMany, Flow, Run, Scan, Verify
 from ._errors import EmbeddingError, SemanticCacheError
+from .verification import Verifier
 
 T = TypeVar("T")
+logger = logging.getLogger("langchain_valkey_semcache")
 
 
 def _embedding_error(exc: Exception) -> EmbeddingError:
@@ -27,12 +30,20 @@ def _client_error(exc: Exception) -> SemanticCacheError:
     return err
 
 
-def _perform_sync(effect: Any, client: Any, embeddings: Embeddings) -> Any:
-    if isinstance(effect, Embed):
+def _perform_sync(effect: Any, client: Any, embeddings: Embeddings, verifier: Any) -> Any:
+    if isinstance(effect, Embed | EmbedMany):
         try:
-            return embeddings.embed_query(effect.text)
+            if isinstance(effect, Embed):
+                return embeddings.embed_query(effect.text)
+            return embeddings.embed_documents(list(effect.texts))
         except Exception as exc:
             raise _embedding_error(exc) from exc
+    if isinstance(effect, Verify):
+        try:
+            return verifier.verify(effect.query, effect.cached, effect.similarity)
+        except Exception as exc:  # a failing verifier rejects: the safe side
+            logger.warning("verifier failed, rejecting the candidate: %s", type(exc).__name__)
+            return False
     try:
         if isinstance(effect, Run):
             if len(effect.commands) == 1 and not effect.transaction:
@@ -50,12 +61,20 @@ def _perform_sync(effect: Any, client: Any, embeddings: Embeddings) -> Any:
     raise TypeError(f"unknown effect {effect!r}")
 
 
-async def _perform_async(effect: Any, client: Any, embeddings: Embeddings) -> Any:
-    if isinstance(effect, Embed):
+async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verifier: Any) -> Any:
+    if isinstance(effect, Embed | EmbedMany):
         try:
-            return await embeddings.aembed_query(effect.text)
+            if isinstance(effect, Embed):
+                return await embeddings.aembed_query(effect.text)
+            return await embeddings.aembed_documents(list(effect.texts))
         except Exception as exc:
             raise _embedding_error(exc) from exc
+    if isinstance(effect, Verify):
+        try:
+            return await verifier.averify(effect.query, effect.cached, effect.similarity)
+        except Exception as exc:  # a failing verifier rejects: the safe side
+            logger.warning("verifier failed, rejecting the candidate: %s", type(exc).__name__)
+            return False
     try:
         if isinstance(effect, Run):
             if len(effect.commands) == 1 and not effect.transaction:
@@ -78,7 +97,9 @@ def _key(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def run_sync(flow: Flow[T], client: Any, embeddings: Embeddings) -> T:
+def run_sync(
+    flow: Flow[T], client: Any, embeddings: Embeddings, verifier: Verifier | None = None
+) -> T:
     """Drive ``flow`` with a blocking Valkey client and ``embed_query``."""
     result: Any = None
     error: SemanticCacheError | None = None
@@ -89,12 +110,14 @@ def run_sync(flow: Flow[T], client: Any, embeddings: Embeddings) -> T:
             return stop.value  # type: ignore[no-any-return]
         result, error = None, None
         try:
-            result = _perform_sync(effect, client, embeddings)
+            result = _perform_sync(effect, client, embeddings, verifier)
         except SemanticCacheError as exc:
             error = exc
 
 
-async def run_async(flow: Flow[T], client: Any, embeddings: Embeddings) -> T:
+async def run_async(
+    flow: Flow[T], client: Any, embeddings: Embeddings, verifier: Verifier | None = None
+) -> T:
     """Drive ``flow`` with a ``valkey.asyncio`` client and ``aembed_query``."""
     result: Any = None
     error: SemanticCacheError | None = None
@@ -105,7 +128,7 @@ async def run_async(flow: Flow[T], client: Any, embeddings: Embeddings) -> T:
             return stop.value  # type: ignore[no-any-return]
         result, error = None, None
         try:
-            result = await _perform_async(effect, client, embeddings)
+            result = await _perform_async(effect, client, embeddings, verifier)
         except SemanticCacheError as exc:
             error = exc
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, TypedDict, TypeVar
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
@@ -19,6 +19,7 @@ from ._entry import Answer, CacheHit, CacheLookup, CacheStats, Timings, to_gener
 from ._errors import CacheUnavailableError, ConfigurationError, SemanticCacheError
 from ._io import run_async, run_sync
 from ._prompt import PromptParts, PromptSplitter, split_langchain_prompt
+from .verification import Verifier, as_verifier
 
 logger = logging.getLogger("langchain_valkey_semcache")
 T = TypeVar("T")
@@ -64,6 +65,7 @@ class ValkeySemanticCache(BaseCache):
         async_client: Any = None,
         client_kwargs: dict[str, Any] | None = None,
         prompt_splitter: PromptSplitter | None = None,
+        verifier: Verifier | Callable[[str, str, float], bool] | None = None,
         **settings: Unpack[CacheSettings],
     ) -> None:
         known = {f.name for f in dataclasses.fields(CacheConfig)}
@@ -77,7 +79,8 @@ class ValkeySemanticCache(BaseCache):
             raise ConfigurationError("give url=, client= or async_client=")
         self.embeddings = embeddings
         self._split = prompt_splitter or split_langchain_prompt
-        self._core = CacheCore(self.config)
+        self.verifier = as_verifier(verifier)
+        self._core = CacheCore(self.config, verify=self.verifier is not None)
         timeout = self.config.socket_timeout_seconds
         extra = dict(client_kwargs or {})
         self._client = client
@@ -113,12 +116,12 @@ class ValkeySemanticCache(BaseCache):
     def _sync(self, flow: Flow[T]) -> T:
         if self._client is None:
             raise ConfigurationError("this cache has only an async client; use the a* methods")
-        return run_sync(flow, self._client, self.embeddings)
+        return run_sync(flow, self._client, self.embeddings, self.verifier)
 
     async def _async(self, flow: Flow[T]) -> T:
         if self._aclients is None:
             return await asyncio.to_thread(self._sync, flow)
-        return await run_async(flow, self._aclients.get(), self.embeddings)
+        return await run_async(flow, self._aclients.get(), self.embeddings, self.verifier)
 
     def _lookup_failed(self, exc: Exception) -> CacheLookup:
         self._core.failed(exc, "lookup")
@@ -219,6 +222,42 @@ class ValkeySemanticCache(BaseCache):
             self._store_failed(exc)
             return None
 
+    def store_many(
+        self,
+        items: Iterable[tuple[str, Answer]],
+        *,
+        llm_string: str = "",
+        context: str = "",
+        namespace: str | None = None,
+        ttl_seconds: int | None = None,
+    ) -> list[str | None]:
+        """Bulk warm-up: one batch embedding call and pipelined writes; keys in order."""
+        batch = list(items)
+        try:
+            flow = self._core.store_many(_batch(batch, context), llm_string, namespace, ttl_seconds)
+            return self._sync(flow)
+        except Exception as exc:
+            self._store_failed(exc)
+            return [None] * len(batch)
+
+    async def astore_many(
+        self,
+        items: Iterable[tuple[str, Answer]],
+        *,
+        llm_string: str = "",
+        context: str = "",
+        namespace: str | None = None,
+        ttl_seconds: int | None = None,
+    ) -> list[str | None]:
+        """Async :meth:`store_many`."""
+        batch = list(items)
+        try:
+            flow = self._core.store_many(_batch(batch, context), llm_string, namespace, ttl_seconds)
+            return await self._async(flow)
+        except Exception as exc:
+            self._store_failed(exc)
+            return [None] * len(batch)
+
     def stats(self) -> CacheStats:
         """Counters: lookups, hits (exact ones too), misses, errors, skipped, stores."""
         return self._core.stats()
@@ -283,6 +322,10 @@ class ValkeySemanticCache(BaseCache):
     async def aclose(self) -> None:
         if self._aclients is not None:
             await self._aclients.aclose()
+
+
+def _batch(items: list[tuple[str, Answer]], context: str) -> list[tuple[PromptParts, Any]]:
+    return [(PromptParts(text, context), to_generations(answer)) for text, answer in items]
 
 
 __all__: Sequence[str] = ("CacheSettings", "ValkeySemanticCache")

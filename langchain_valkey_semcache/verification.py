@@ -1,0 +1,51 @@
+"""A second opinion on a candidate the similarity threshold accepts.
+
+A verifier sees the new question, the cached question and their cosine similarity, and
+says whether the cached answer may be served. It runs only for candidates already above
+the threshold, nearest first; the first accepted candidate is served. A verifier that
+raises counts as a rejection (the safe side: a miss).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """Decides whether ``cached``'s answer may answer ``query``."""
+
+    def verify(self, query: str, cached: str, similarity: float) -> bool: ...
+
+    async def averify(self, query: str, cached: str, similarity: float) -> bool: ...
+
+
+class FunctionVerifier:
+    """A verifier from a plain function (and optionally an async twin)."""
+
+    def __init__(
+        self,
+        func: Callable[[str, str, float], bool],
+        afunc: Callable[[str, str, float], Awaitable[bool]] | None = None,
+    ) -> None:
+        self.func = func
+        self.afunc = afunc
+
+    def verify(self, query: str, cached: str, similarity: float) -> bool:
+        return bool(self.func(query, cached, similarity))
+
+    async def averify(self, query: str, cached: str, similarity: float) -> bool:
+        if self.afunc is not None:
+            return bool(await self.afunc(query, cached, similarity))
+        return bool(await asyncio.to_thread(self.func, query, cached, similarity))
+
+
+def as_verifier(value: Verifier | Callable[[str, str, float], bool] | None) -> Verifier | None:
+    """Accept a :class:`Verifier`, a plain function, or None."""
+    if value is None or isinstance(value, Verifier):
+        return value
+    if callable(value):
+        return FunctionVerifier(value)
+    raise TypeError(f"verifier must be a Verifier or a callable, got {type(value).__name__}")
