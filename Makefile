@@ -5,8 +5,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The CDK app has its own environment (aws-cdk-lib, cdk-nag, cfn-lint; node runs jsii).
+INFRA_VENV  := infra/.venv
+INFRA_STAMP := $(INFRA_VENV)/.installed
+ENV ?= dev
 
-.PHONY: install test unit lint format bench engine-b clean
+.PHONY: install test unit lint format bench engine-b synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +22,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(INFRA_STAMP): infra/requirements.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install -q --upgrade pip
+	$(INFRA_VENV)/bin/pip install -q -r infra/requirements.txt
+	touch $@
+
 # Engine B (TLS tests): Debian's valkey-server 8 from bookworm-backports; needs root.
 engine-b:
 	@if [ ! -x /usr/bin/valkey-server ]; then \
@@ -26,8 +36,20 @@ engine-b:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports valkey-server >/dev/null; \
 	fi
 
-test: $(STAMP) engine-b
+test: $(STAMP) $(INFRA_STAMP) engine-b
 	$(BIN)/python -m pytest
+	$(INFRA_VENV)/bin/python -m pytest infra/tests -q -p no:cacheprovider
+
+# CloudFormation template into infra/cdk.out, offline (no AWS credentials needed).
+synth: $(INFRA_STAMP)
+	$(INFRA_VENV)/bin/python infra/app.py -c env=$(ENV)
+
+# Needs AWS credentials, Docker with buildx (ARM64 image) and node for the CDK CLI.
+deploy: $(INFRA_STAMP)
+	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 deploy SemanticCacheStack-$(ENV) -c env=$(ENV)
+
+destroy: $(INFRA_STAMP)
+	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 destroy SemanticCacheStack-$(ENV) -c env=$(ENV)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
@@ -45,4 +67,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/lookup_latency.py --entries 10000
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) infra/cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,144 @@
+"""Stack configuration read from CDK context.
+
+Every knob has a default in ``infra/cdk.json`` and can be overridden with
+``-c key=value`` (CDK CLI or ``python infra/app.py``).  Values coming from the
+command line are strings, so everything is parsed and validated here, once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+INFRA_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = INFRA_DIR.parent
+CDK_JSON = INFRA_DIR / "cdk.json"
+
+# Offline defaults: a dummy account and a pinned region so that synth works
+# without AWS credentials.  Account: ``-c account=`` > CDK_DEPLOY_ACCOUNT >
+# CDK_DEFAULT_ACCOUNT (the CLI sets it from the caller's credentials) > the
+# placeholder.  Region: ``-c region=`` > CDK_DEPLOY_REGION > ``offlineRegion``.
+DEFAULT_ENV_NAME = "dev"
+DEFAULT_NAT_GATEWAYS = 1
+DEFAULT_CACHE_NODE_TYPE = "cache.r7g.large"
+DEFAULT_CACHE_REPLICAS = 1
+DEFAULT_SIMILARITY_THRESHOLD = 0.9
+
+VALKEY_PORT = 6379
+VALKEY_ENGINE_VERSION = "8.2"
+VECTOR_DIMS = 1024
+EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
+LLM_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+# The foundation model behind the US cross-region inference profile and the
+# regions the profile routes requests to.
+LLM_FOUNDATION_MODEL_ID = "anthropic.claude-haiku-4-5-20251001-v1:0"
+LLM_PROFILE_ROUTED_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
+
+_ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+_NODE_TYPE_RE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+
+
+class ConfigError(ValueError):
+    """Raised for an invalid context value."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    env_name: str = DEFAULT_ENV_NAME
+    account: str = "123456789012"
+    region: str = "us-west-2"
+    nat_gateways: int = DEFAULT_NAT_GATEWAYS
+    cache_node_type: str = DEFAULT_CACHE_NODE_TYPE
+    cache_replicas: int = DEFAULT_CACHE_REPLICAS
+    similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if not _ENV_NAME_RE.match(self.env_name):
+            raise ConfigError(
+                "env must be 1-16 lowercase letters/digits starting with a letter, "
+                f"got {self.env_name!r}"
+            )
+        if not (1 <= self.nat_gateways <= 2):
+            raise ConfigError(f"natGateways must be 1 or 2 (two AZs), got {self.nat_gateways}")
+        if not _NODE_TYPE_RE.match(self.cache_node_type):
+            raise ConfigError(f"cacheNodeType looks wrong: {self.cache_node_type!r}")
+        if not (0 <= self.cache_replicas <= 5):
+            raise ConfigError(f"cacheReplicas must be between 0 and 5, got {self.cache_replicas}")
+        if not (0.0 < self.similarity_threshold <= 1.0):
+            raise ConfigError(
+                f"similarityThreshold must be in (0, 1], got {self.similarity_threshold}"
+            )
+
+    @property
+    def stack_name(self) -> str:
+        return f"SemanticCacheStack-{self.env_name}"
+
+    @property
+    def runtime_name(self) -> str:
+        # AgentCore runtime names: [a-zA-Z][a-zA-Z0-9_]{0,47}; no hyphens.
+        return f"semcache_agent_{self.env_name}"
+
+    @property
+    def multi_az(self) -> bool:
+        return self.cache_replicas >= 1
+
+
+def _as_int(name: str, value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
+
+
+def _as_float(name: str, value: Any) -> float:
+    try:
+        return float(str(value))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from exc
+
+
+def config_from_context(get: Any, environ: Mapping[str, str] | None = None) -> StackConfig:
+    """Build a :class:`StackConfig` from a context getter (``node.try_get_context``)."""
+    environ = os.environ if environ is None else environ
+
+    def ctx(key: str, default: Any) -> Any:
+        value = get(key)
+        return default if value is None or value == "" else value
+
+    account = (
+        get("account")
+        or environ.get("CDK_DEPLOY_ACCOUNT")
+        or environ.get("CDK_DEFAULT_ACCOUNT")
+        or ctx("offlineAccount", "123456789012")
+    )
+    # The region is pinned (cdk.json, us-west-2) unless chosen explicitly: the
+    # CLI's CDK_DEFAULT_REGION is whatever the caller's profile says (us-east-1
+    # when nothing is configured), which must not move the stack silently.
+    region = get("region") or environ.get("CDK_DEPLOY_REGION") or ctx("offlineRegion", "us-west-2")
+    return StackConfig(
+        env_name=str(ctx("env", DEFAULT_ENV_NAME)),
+        account=str(account),
+        region=str(region),
+        nat_gateways=_as_int("natGateways", ctx("natGateways", DEFAULT_NAT_GATEWAYS)),
+        cache_node_type=str(ctx("cacheNodeType", DEFAULT_CACHE_NODE_TYPE)),
+        cache_replicas=_as_int("cacheReplicas", ctx("cacheReplicas", DEFAULT_CACHE_REPLICAS)),
+        similarity_threshold=_as_float(
+            "similarityThreshold", ctx("similarityThreshold", DEFAULT_SIMILARITY_THRESHOLD)
+        ),
+    )
+
+
+def load_cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """The ``context`` block of ``infra/cdk.json`` (feature flags, offline AZs, defaults).
+
+    The CDK CLI passes this to the app itself; when the app runs without the
+    CLI (``python infra/app.py``, tests) we load it here so that both paths
+    synthesize the same template.
+    """
+    with path.open(encoding="utf-8") as fh:
+        return dict(json.load(fh).get("context", {}))
