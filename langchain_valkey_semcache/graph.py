@@ -1,0 +1,272 @@
+"""LangGraph nodes: a semantic-cache lookup before an agent and a write after it.
+
+LangGraph's own node cache hashes node input, so it only matches exactly. Here the lookup
+node embeds the latest human message and, on a hit, appends the cached AI message and
+routes to END; on a miss the agent runs and the write node stores its final answer.
+``with_semantic_cache(agent, cache)`` wires both around an agent in one line.
+
+Per invocation, ``config["configurable"]`` may carry ``cache_namespace`` (tenant) and
+``cache_min_similarity`` (threshold).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal
+
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+from ._entry import CacheLookup
+from ._prompt import split_messages
+from .cache import ValkeySemanticCache
+
+try:  # set by LangGraph while a run resumes after an interrupt
+    from langgraph._internal._constants import CONFIG_KEY_RESUMING
+except ImportError:  # pragma: no cover - older/newer layouts
+    CONFIG_KEY_RESUMING = "__pregel_resuming"
+
+Scope = Literal["conversation", "question"]
+
+
+def _merge(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    return {**(left or {}), **(right or {})}
+
+
+class SemanticCacheState(TypedDict, total=False):
+    """Graph state: the messages plus what the cache decided."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    cache_hit: bool
+    similarity: float | None
+    cache_timings: Annotated[dict[str, float], _merge]
+    cache_resumed: bool
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000.0, 3)
+
+
+def _configurable(config: RunnableConfig | None) -> dict[str, Any]:
+    return dict((config or {}).get("configurable") or {})
+
+
+class SemanticCacheNodes:
+    """The lookup and write nodes and the router, sharing one cache and partition.
+
+    ``scope="conversation"`` (default) keys answers on the question *and* the earlier
+    turns, so a follow-up is never answered from another conversation; ``"question"``
+    keys on the latest human message alone (for single-shot assistants).
+    """
+
+    def __init__(
+        self,
+        cache: ValkeySemanticCache,
+        *,
+        llm_string: str = "",
+        scope: Scope = "conversation",
+        should_cache: Callable[[AIMessage], bool] | None = None,
+    ) -> None:
+        if scope not in ("conversation", "question"):
+            raise ValueError(f"scope must be 'conversation' or 'question', got {scope!r}")
+        self.cache = cache
+        self.llm_string = llm_string
+        self.scope = scope
+        self.should_cache = should_cache
+
+    # -- what is asked and what would be stored ------------------------------------------
+
+    def _question(self, messages: Sequence[BaseMessage]) -> tuple[str, str, int] | None:
+        """(question text, context, index of the human message) of the latest question."""
+        for i in range(len(messages) - 1, -1, -1):
+            if isinstance(messages[i], HumanMessage):
+                parts = split_messages([_plain(m) for m in messages[: i + 1]])
+                context = parts.context if self.scope == "conversation" else ""
+                return parts.text, context, i
+        return None
+
+    def _store_kwargs(self, config: RunnableConfig | None) -> dict[str, Any]:
+        return {
+            "llm_string": self.llm_string,
+            "namespace": _configurable(config).get("cache_namespace"),
+        }
+
+    def _lookup_kwargs(self, config: RunnableConfig | None) -> dict[str, Any]:
+        threshold = _configurable(config).get("cache_min_similarity")
+        return {**self._store_kwargs(config), "similarity_threshold": threshold}
+
+    def _miss(self, similarity: float | None, timings: dict[str, float]) -> dict[str, Any]:
+        return {
+            "cache_hit": False,
+            "similarity": similarity,
+            "cache_timings": timings,
+            "cache_resumed": False,
+        }
+
+    def _lookup_update(self, result: CacheLookup, start: float) -> dict[str, Any]:
+        t = result.timings
+        timings = {
+            "cache_search": _ms(start),
+            "embedding": t.embedding_ms,
+            "vector_search": t.search_ms,
+        }
+        if result.hit is None:
+            return self._miss(result.best_similarity, timings)
+        message = result.hit.message.model_copy(
+            update={
+                "id": str(uuid.uuid4()),
+                "response_metadata": {
+                    **result.hit.message.response_metadata,
+                    "semantic_cache": {
+                        "similarity": result.hit.similarity,
+                        "matched_prompt": result.hit.matched_prompt,
+                        "exact": result.hit.exact,
+                    },
+                },
+            }
+        )
+        return {
+            "messages": [message],
+            "cache_hit": True,
+            "similarity": result.hit.similarity,
+            "cache_timings": timings,
+            "cache_resumed": False,
+        }
+
+    def _answer(self, state: SemanticCacheState, config: RunnableConfig | None) -> Any:
+        """(text, context, final AI message) to store, or None when nothing may be stored."""
+        if (
+            state.get("cache_hit")
+            or state.get("cache_resumed")
+            or _configurable(config).get(CONFIG_KEY_RESUMING)
+        ):
+            return None  # served from the cache, or a run resumed after an interrupt
+        messages = list(state.get("messages") or [])
+        asked = self._question(messages)
+        if asked is None or not messages:
+            return None
+        final = messages[-1]
+        if (
+            not isinstance(final, AIMessage)
+            or final.tool_calls
+            or final.invalid_tool_calls
+            or not final.text.strip()
+            or messages.index(final) <= asked[2]
+            or (self.should_cache is not None and not self.should_cache(final))
+        ):
+            return None
+        stored = final.model_copy(update={"id": None})
+        return asked[0], asked[1], stored
+
+    # -- the nodes -------------------------------------------------------------------------
+
+    def lookup(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
+        start = time.perf_counter()
+        asked = self._question(list(state.get("messages") or []))
+        if asked is None:
+            return self._miss(None, {"cache_search": _ms(start)})
+        result = self.cache.search(asked[0], context=asked[1], **self._lookup_kwargs(config))
+        return self._lookup_update(result, start)
+
+    async def alookup(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
+        start = time.perf_counter()
+        asked = self._question(list(state.get("messages") or []))
+        if asked is None:
+            return self._miss(None, {"cache_search": _ms(start)})
+        result = await self.cache.asearch(asked[0], context=asked[1], **self._lookup_kwargs(config))
+        return self._lookup_update(result, start)
+
+    def write(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
+        start = time.perf_counter()
+        answer = self._answer(state, config)
+        if answer is not None:
+            self.cache.store(answer[0], answer[2], context=answer[1], **self._store_kwargs(config))
+        return {"cache_timings": {"cache_store": _ms(start)}}
+
+    async def awrite(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
+        start = time.perf_counter()
+        answer = self._answer(state, config)
+        if answer is not None:
+            text, context, message = answer
+            await self.cache.astore(text, message, context=context, **self._store_kwargs(config))
+        return {"cache_timings": {"cache_store": _ms(start)}}
+
+    @staticmethod
+    def route(state: SemanticCacheState) -> str:
+        """END after a hit, else the agent."""
+        return END if state.get("cache_hit") else "agent"
+
+    def lookup_node(self) -> Runnable[Any, Any]:
+        return RunnableLambda(self.lookup, afunc=self.alookup, name="cache_lookup")
+
+    def write_node(self) -> Runnable[Any, Any]:
+        return RunnableLambda(self.write, afunc=self.awrite, name="cache_write")
+
+
+def _plain(message: BaseMessage) -> BaseMessage:
+    """The message without what differs between runs of one conversation (ids, metadata)."""
+    update: dict[str, Any] = {"id": None, "response_metadata": {}, "additional_kwargs": {}}
+    if isinstance(message, AIMessage):
+        update["usage_metadata"] = None
+    return message.model_copy(update=update)
+
+
+def _timed(agent: Runnable[Any, Any]) -> Runnable[Any, Any]:
+    """Run the agent, record its wall time as ``agent_invocation`` and whether it resumed."""
+
+    def finish(out: Any, start: float, config: RunnableConfig) -> dict[str, Any]:
+        update = dict(out or {})
+        update["cache_timings"] = {
+            **update.get("cache_timings", {}),
+            "agent_invocation": _ms(start),
+        }
+        if _configurable(config).get(CONFIG_KEY_RESUMING):  # its answer depends on a human reply
+            update["cache_resumed"] = True
+        return update
+
+    def run(state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
+        start = time.perf_counter()
+        return finish(agent.invoke(state, config), start, config)
+
+    async def arun(state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
+        start = time.perf_counter()
+        return finish(await agent.ainvoke(state, config), start, config)
+
+    return RunnableLambda(run, afunc=arun, name="agent")
+
+
+def with_semantic_cache(
+    agent: Runnable[Any, Any] | Callable[..., Any],
+    cache: ValkeySemanticCache,
+    *,
+    llm_string: str = "",
+    scope: Scope = "conversation",
+    state_schema: type[Any] = SemanticCacheState,
+    should_cache: Callable[[AIMessage], bool] | None = None,
+    **compile_kwargs: Any,
+) -> Any:
+    """Wrap ``agent`` (a node function or a compiled graph) with the semantic cache.
+
+    START -> cache_lookup -(hit)-> END, -(miss)-> agent -> cache_write -> END. Pass
+    ``llm_string`` naming the model and prompt version the answers depend on.
+    ``compile_kwargs`` go to ``StateGraph.compile`` (e.g. ``checkpointer``).
+    """
+    nodes = SemanticCacheNodes(cache, llm_string=llm_string, scope=scope, should_cache=should_cache)
+    runnable = agent if isinstance(agent, Runnable) else RunnableLambda(agent)
+    builder = StateGraph(state_schema)
+    builder.add_node("cache_lookup", nodes.lookup_node())
+    builder.add_node("agent", _timed(runnable))
+    builder.add_node("cache_write", nodes.write_node())
+    builder.add_edge(START, "cache_lookup")
+    builder.add_conditional_edges("cache_lookup", nodes.route, {END: END, "agent": "agent"})
+    builder.add_edge("agent", "cache_write")
+    builder.add_edge("cache_write", END)
+    return builder.compile(**compile_kwargs)
+
+
+__all__ = ["SemanticCacheNodes", "SemanticCacheState", "with_semantic_cache"]
