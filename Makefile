@@ -10,7 +10,7 @@ INFRA_VENV  := infra/.venv
 INFRA_STAMP := $(INFRA_VENV)/.installed
 ENV ?= dev
 
-.PHONY: install test unit lint format bench engine-b synth deploy destroy clean
+.PHONY: install demo test unit lint format bench engine-b synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 	touch $@
 
 install: $(STAMP)
+
+# The agent locally: embedded engine, offline MiniLM, offline LLM without AWS credentials.
+demo: $(STAMP)
+	$(BIN)/python -m agentcore_app.demo
 
 $(INFRA_STAMP): infra/requirements.txt
 	$(PYTHON) -m venv $(INFRA_VENV)

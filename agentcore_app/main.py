@@ -1,0 +1,152 @@
+"""The AgentCore Runtime entrypoint: ``{"prompt": ...}`` in, answer + cache facts out."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from bedrock_agentcore.runtime import BedrockAgentCoreApp
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessageChunk, HumanMessage
+from starlette.responses import JSONResponse
+
+from .agent import build_graph, make_cache, make_embeddings, make_model
+from .settings import Settings
+
+logger = logging.getLogger("agentcore_app")
+MAX_TENANT_CHARS = 128
+
+
+class BadRequest(ValueError):
+    """The payload is not a valid request; the message says what to send."""
+
+
+@dataclass(frozen=True)
+class Request:
+    prompt: str
+    min_similarity: float | None
+    tenant: str | None
+    stream: bool
+
+
+def parse_request(payload: Any, max_prompt_chars: int) -> Request:
+    """Validate ``{"prompt": str, "min_similarity"?: float, "tenant"?: str, "stream"?: bool}``."""
+    if not isinstance(payload, dict):
+        raise BadRequest('the body must be a JSON object like {"prompt": "..."}')
+    prompt = payload.get("prompt")
+    if not isinstance(prompt, str):
+        raise BadRequest('"prompt" is required and must be a string')
+    if not prompt.strip():
+        raise BadRequest('"prompt" must not be empty')
+    if len(prompt) > max_prompt_chars:
+        raise BadRequest(f'"prompt" has {len(prompt)} characters; the limit is {max_prompt_chars}')
+    threshold = payload.get("min_similarity")
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not math.isfinite(threshold)
+        or not 0.0 <= threshold <= 1.0
+    ):
+        raise BadRequest('"min_similarity" must be a cosine similarity between 0 and 1')
+    tenant = payload.get("tenant")
+    if tenant is not None and (
+        not isinstance(tenant, str) or not 0 < len(tenant) <= MAX_TENANT_CHARS
+    ):
+        raise BadRequest(f'"tenant" must be a string of 1-{MAX_TENANT_CHARS} characters')
+    stream = payload.get("stream", False)
+    if not isinstance(stream, bool):
+        raise BadRequest('"stream" must be true or false')
+    return Request(prompt, None if threshold is None else float(threshold), tenant, stream)
+
+
+def _error(status: int, kind: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+
+
+def response_body(state: dict[str, Any], model_id: str, total_ms: float) -> dict[str, Any]:
+    """The seed's response shape, from the graph's final state."""
+    t = state.get("cache_timings") or {}
+    hit = bool(state.get("cache_hit"))
+    keys = ["cache_search", "embedding", "vector_search"]
+    keys += [] if hit else ["agent_invocation", "cache_store"]
+    timing = {k: round(float(t.get(k, 0.0)), 1) for k in keys}
+    timing["total"] = round(total_ms, 1)
+    body: dict[str, Any] = {"response": state["messages"][-1].text, "cache_hit": hit}
+    if hit:
+        body["similarity_score"] = round(float(state.get("similarity") or 0.0), 4)
+    else:
+        body["model_id"] = model_id
+        if state.get("similarity") is not None:
+            body["nearest_similarity"] = round(float(state["similarity"]), 4)
+    body["timing_ms"] = timing
+    return body
+
+
+def create_app(
+    settings: Settings,
+    *,
+    embeddings: Embeddings | None = None,
+    model: BaseChatModel | None = None,
+) -> BedrockAgentCoreApp:
+    """Build the cache, the model and the graph once; serve them."""
+    cache = make_cache(settings, embeddings or make_embeddings(settings))
+    graph = build_graph(model or make_model(settings), cache, settings.llm_model_id)
+    app = BedrockAgentCoreApp()
+    app.state.cache = cache  # for health checks and tests
+    app.state.graph = graph
+
+    def run_config(req: Request) -> dict[str, Any]:
+        return {
+            "configurable": {
+                "cache_namespace": req.tenant,
+                "cache_min_similarity": req.min_similarity,
+            }
+        }
+
+    async def stream(req: Request, started: float) -> AsyncIterator[dict[str, Any]]:
+        final: dict[str, Any] = {}
+        sent = False
+        try:
+            async for namespace, mode, data in graph.astream(
+                {"messages": [HumanMessage(req.prompt)]},
+                run_config(req),
+                stream_mode=["messages", "values"],
+                subgraphs=True,
+            ):
+                if mode == "values":
+                    if not namespace:  # the outer graph's state, not the agent's
+                        final = data
+                elif isinstance(data[0], AIMessageChunk) and data[0].text:
+                    sent = True
+                    yield {"delta": data[0].text}
+        except Exception:
+            logger.exception("agent failed")
+            yield {"error": {"type": "agent_error", "message": "the model call failed"}}
+            return
+        body = response_body(final, settings.llm_model_id, (time.perf_counter() - started) * 1000)
+        if not sent:
+            yield {"delta": body["response"]}
+        yield {"done": True, **body}
+
+    @app.entrypoint
+    async def invoke(payload: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            req = parse_request(payload, settings.max_prompt_chars)
+        except BadRequest as exc:
+            return _error(400, "bad_request", str(exc))
+        if req.stream:
+            return stream(req, started)
+        try:
+            state = await graph.ainvoke({"messages": [HumanMessage(req.prompt)]}, run_config(req))
+        except Exception:
+            logger.exception("agent failed")
+            return _error(502, "agent_error", "the model call failed; see the runtime logs")
+        return response_body(state, settings.llm_model_id, (time.perf_counter() - started) * 1000)
+
+    return app

@@ -1,0 +1,136 @@
+"""The app's configuration, read from the environment and validated once at start."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+TITAN_V2 = "amazon.titan-embed-text-v2:0"
+LOCAL_MINILM = "local-minilm"
+OFFLINE_LLM = "offline"
+DEFAULT_LLM = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """One or more environment variables are wrong; the message lists each."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    valkey_host: str = "localhost"
+    valkey_port: int = 6379
+    valkey_ssl: bool = True
+    valkey_username: str | None = None
+    valkey_password: str | None = None
+    valkey_auth_secret_arn: str | None = None
+    embedding_model_id: str = TITAN_V2
+    llm_model_id: str = DEFAULT_LLM
+    similarity_threshold: float = 0.9
+    aws_region: str = "us-west-2"
+    vector_dims: int = 1024
+    cache_ttl_seconds: int | None = None
+    max_prompt_chars: int = 4000
+    offline_llm_latency_ms: int = 1500
+
+    @property
+    def valkey_url(self) -> str:
+        scheme = "valkeys" if self.valkey_ssl else "valkey"
+        return f"{scheme}://{self.valkey_host}:{self.valkey_port}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the seed's variables (plus auth and limits); raise one error naming all faults."""
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        def get(name: str, default: Any, parse: Any, check: Any = None, hint: str = "") -> Any:
+            raw = env.get(name)
+            if raw is None or raw.strip() == "":
+                return default
+            try:
+                value = parse(raw.strip())
+            except (TypeError, ValueError):
+                problems.append(f"{name}={raw!r} is not valid{': ' + hint if hint else ''}")
+                return default
+            if check is not None and not check(value):
+                problems.append(f"{name}={raw!r} is out of range: {hint}")
+                return default
+            return value
+
+        def boolean(raw: str) -> bool:
+            if raw.lower() in _TRUE | _FALSE:
+                return raw.lower() in _TRUE
+            raise ValueError(raw)
+
+        optional_int = lambda raw: int(raw)  # noqa: E731
+        settings = cls(
+            valkey_host=get("VALKEY_HOST", "localhost", str),
+            valkey_port=get("VALKEY_PORT", 6379, int, lambda p: 0 < p < 65536, "a port 1-65535"),
+            valkey_ssl=get("VALKEY_SSL", True, boolean, None, "true or false"),
+            valkey_username=env.get("VALKEY_USERNAME") or None,
+            valkey_password=env.get("VALKEY_PASSWORD") or None,
+            valkey_auth_secret_arn=get(
+                "VALKEY_AUTH_SECRET_ARN",
+                None,
+                str,
+                lambda a: a.startswith("arn:"),
+                "a Secrets Manager ARN",
+            ),
+            embedding_model_id=get("EMBEDDING_MODEL_ID", TITAN_V2, str),
+            llm_model_id=get("LLM_MODEL_ID", DEFAULT_LLM, str),
+            similarity_threshold=get(
+                "SIMILARITY_THRESHOLD",
+                0.9,
+                float,
+                lambda t: math.isfinite(t) and 0 <= t <= 1,
+                "a cosine similarity in [0, 1]",
+            ),
+            aws_region=get("AWS_REGION", "us-west-2", str),
+            vector_dims=get("VECTOR_DIMS", None, int, lambda d: 0 < d <= 8192, "a positive int"),
+            cache_ttl_seconds=get(
+                "CACHE_TTL_SECONDS", None, optional_int, lambda t: t > 0, "seconds > 0"
+            ),
+            max_prompt_chars=get(
+                "MAX_PROMPT_CHARS", 4000, int, lambda n: 0 < n <= 100_000, "1-100000"
+            ),
+            offline_llm_latency_ms=get(
+                "OFFLINE_LLM_LATENCY_MS", 1500, int, lambda n: 0 <= n <= 60_000, "0-60000 ms"
+            ),
+        )
+        dims = settings.vector_dims
+        if settings.embedding_model_id == LOCAL_MINILM:
+            if dims not in (None, 384):
+                problems.append(f"VECTOR_DIMS={dims} but {LOCAL_MINILM} embeds 384-d vectors")
+            dims = 384
+        elif settings.embedding_model_id == TITAN_V2:
+            if dims not in (None, 256, 512, 1024):
+                problems.append(
+                    f"VECTOR_DIMS={dims}: Titan Text Embeddings V2 gives 256, 512 or 1024"
+                )
+            dims = dims or 1024
+        if problems:
+            raise SettingsError("invalid configuration:\n  - " + "\n  - ".join(problems))
+        return cls(**{**settings.__dict__, "vector_dims": dims or 1024})
+
+
+def read_secret(arn: str, region: str, client: Any = None) -> tuple[str | None, str]:
+    """(username, password) from a Secrets Manager secret: a raw token or JSON."""
+    import boto3  # type: ignore[import-untyped]
+
+    sm = client or boto3.client("secretsmanager", region_name=region)
+    raw = sm.get_secret_value(SecretId=arn)["SecretString"]
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None, raw
+    if isinstance(data, dict):
+        token = data.get("password") or data.get("authToken") or data.get("token")
+        if isinstance(token, str) and token:
+            return data.get("username"), token
+    raise SettingsError(f"secret {arn} holds no password/authToken field")
