@@ -107,8 +107,8 @@ def main() -> int:
             )
         else:
             print(f"LLM: Amazon Bedrock {settings.llm_model_id}")
-        logging.getLogger("bedrock_agentcore").setLevel(logging.WARNING)
         app = create_app(settings)
+        app.logger.setLevel(logging.WARNING)  # one JSON line per request otherwise
         port = free_port()
         server, thread = _serve(app, port)
         url = f"http://127.0.0.1:{port}"
