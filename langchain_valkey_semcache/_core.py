@@ -44,10 +44,10 @@ class Embed:
 
 @dataclass(frozen=True)
 class Run:
-    """Effect: run commands (one round trip); the result is the list of replies."""
+    """Effect: run commands in one round trip (a pipeline, no MULTI: cluster clients
+    refuse transactions); the result is the list of replies."""
 
     commands: tuple[tuple[Any, ...], ...]
-    transaction: bool = False
 
 
 @dataclass(frozen=True)
@@ -395,7 +395,7 @@ class CacheCore:
         key, commands = self._write(
             text, parts.context, payload, blob, llm_string, namespace, ttl_seconds
         )
-        yield Run(commands, transaction=True)
+        yield Run(commands)
         self.count(stores=1)
         return key
 

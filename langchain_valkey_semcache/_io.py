@@ -46,9 +46,9 @@ def _perform_sync(effect: Any, client: Any, embeddings: Embeddings, verifier: An
             return False
     try:
         if isinstance(effect, Run):
-            if len(effect.commands) == 1 and not effect.transaction:
+            if len(effect.commands) == 1:
                 return [client.execute_command(*effect.commands[0])]
-            pipe = client.pipeline(transaction=effect.transaction)
+            pipe = client.pipeline(transaction=False)
             for command in effect.commands:
                 pipe.execute_command(*command)
             return pipe.execute()
@@ -77,9 +77,9 @@ async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verif
             return False
     try:
         if isinstance(effect, Run):
-            if len(effect.commands) == 1 and not effect.transaction:
+            if len(effect.commands) == 1:
                 return [await client.execute_command(*effect.commands[0])]
-            pipe = client.pipeline(transaction=effect.transaction)
+            pipe = client.pipeline(transaction=False)
             for command in effect.commands:
                 pipe.execute_command(*command)
             return await pipe.execute()
