@@ -39,6 +39,7 @@ class CacheConfig:
     on_error: OnError = "miss"
     socket_timeout_seconds: float = 0.5
     retry_after_seconds: float = 5.0
+    index_check_interval_seconds: float = 60.0
     max_prompt_chars: int = 4000
     max_answer_bytes: int = 1_000_000
     embedding_memo_size: int = 1024
@@ -78,7 +79,11 @@ class CacheConfig:
                 _fail(f"{name} must be an int in [{low}, {high}], got {value!r}")
         if self.on_error not in ("miss", "raise"):
             _fail(f"on_error must be 'miss' or 'raise', got {self.on_error!r}")
-        for name in ("socket_timeout_seconds", "retry_after_seconds"):
+        for name in (
+            "socket_timeout_seconds",
+            "retry_after_seconds",
+            "index_check_interval_seconds",
+        ):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 _fail(f"{name} must be a finite number >= 0, got {value!r}")

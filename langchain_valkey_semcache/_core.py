@@ -26,6 +26,7 @@ from ._errors import (
     IndexMismatchError,
     InvalidInputError,
     NoSearchModuleError,
+    ProtocolError,
     SemanticCacheError,
 )
 from ._prompt import PromptParts, digest, normalize
@@ -117,6 +118,7 @@ class CacheCore:
         self.engine = proto.Engine(None, None)
         self._engine_known = False
         self._index_ready = False
+        self._index_checked = 0.0
         self._memo = _Memo(config.embedding_memo_size)
         self._lock = threading.Lock()
         self._stats = CacheStats()
@@ -174,8 +176,12 @@ class CacheCore:
             self._log_state[kind] = (now, 0)
         more = f" ({suppressed} more since the last report)" if suppressed else ""
         level = logging.ERROR if isinstance(err, _MISCONFIGURED) else logging.WARNING
-        logger.log(level, "semantic cache %s failed, continuing without it: %s: %s%s",
-                   what, kind, err, more)  # fmt: skip
+        # Only messages we wrote ourselves: provider and reply texts may quote user prompts.
+        cause = f" ({type(err.__cause__).__name__})" if err.__cause__ is not None else ""
+        detail = f": {err}" if isinstance(err, _SAFE_TO_LOG) else cause
+        logger.log(level, "semantic cache %s failed, continuing without it: %s%s%s",
+                   what, kind, detail, more)  # fmt: skip
+        logger.debug("semantic cache %s error detail: %r", what, err)
 
     def failed(self, err: BaseException, what: str) -> None:
         """Account for an error at the LangChain/LangGraph boundary (fail-open path)."""
@@ -216,13 +222,22 @@ class CacheCore:
                 pass
 
     def ensure_index(self, dim: int) -> Flow[None]:
-        """Create the index if missing; verify it if present (idempotent)."""
+        """Create the index if missing; verify it if present (idempotent).
+
+        A verified index is verified again after ``index_check_interval_seconds``: another
+        process may have dropped it or re-created it with another schema, which the engine
+        does not always report (a KNN filter matching nothing returns no error).
+        """
         if self.dim is not None and dim != self.dim:
             raise IndexMismatchError(
                 f"the embedding model returned {dim}-d vectors but this cache is set to "
                 f"{self.dim}; fix dims= or use another index_name"
             )
-        if self._index_ready:
+        now = time.monotonic()
+        if (
+            self._index_ready
+            and now - self._index_checked < self.config.index_check_interval_seconds
+        ):
             return
         if not self._engine_known:
             yield from self.probe()
@@ -239,6 +254,7 @@ class CacheCore:
             proto.check_index(proto.parse_info(reply), spec)
         self.dim = dim
         self._index_ready = True
+        self._index_checked = now
 
     def index_dim(self) -> Flow[int | None]:
         """The DIM of the existing index, or None when there is none."""
@@ -253,6 +269,37 @@ class CacheCore:
         blob = proto.encode_vector(vector, self.dim)
         self._memo.put(text, blob)
         return blob
+
+    def _knn(self, part: str, ns: str, blob: bytes) -> Flow[list[proto.Candidate]]:
+        """The nearest entries of one partition, nearest first.
+
+        On RediSearch the query asks for ``HYBRID_POLICY BATCHES`` (fast when the partition
+        is large), but batches can skip matches of a small partition whose vectors also
+        sit, many times over, in other partitions (one popular question in many tenants).
+        Fewer than ``candidates`` results means a small partition: the query is repeated
+        with the engine's own plan, which filters first and is exact there.
+        """
+        k = self.config.candidates
+
+        def command(batches: bool) -> tuple[Any, ...]:
+            return proto.knn_search(
+                self.config.index_name, part, ns, blob, k, self.config.hnsw_ef_runtime, batches
+            )
+
+        batches = self.engine.redisearch
+        try:
+            [reply] = yield Run((command(batches),))
+        except (proto.IndexMissingError, ProtocolError):
+            # Dropped (re-create it) or re-created by someone else (verify it: a different
+            # DIM raises IndexMismatchError), then try once more.
+            self._index_ready = False
+            yield from self.ensure_index(len(blob) // 4)
+            [reply] = yield Run((command(batches),))
+        found = proto.parse_search(reply)
+        if batches and len(found) < k:
+            [reply] = yield Run((command(False),))
+            found = proto.parse_search(reply)
+        return found
 
     def lookup(
         self,
@@ -299,18 +346,9 @@ class CacheCore:
         embedding_ms = _ms(t_embed)
         t_search = time.perf_counter()
         yield from self.ensure_index(len(blob) // 4)
-        command = proto.knn_search(
-            self.config.index_name, part, ns, blob, self.config.candidates,
-            self.config.hnsw_ef_runtime, self.engine,
-        )  # fmt: skip
-        try:
-            [reply] = yield Run((command,))
-        except proto.IndexMissingError:  # dropped underneath us: re-create once
-            self._index_ready = False
-            yield from self.ensure_index(len(blob) // 4)
-            [reply] = yield Run((command,))
+        candidates = yield from self._knn(part, ns, blob)
         now = time.time()
-        live = [c for c in proto.parse_search(reply) if c.expires_at > now]
+        live = [c for c in candidates if c.expires_at > now]
         search_ms = _ms(t_search)
         best = live[0].similarity if live else None
         chosen = None
@@ -346,7 +384,8 @@ class CacheCore:
         try:
             payload = serialize(generations, self.config.max_answer_bytes)
         except InvalidInputError as exc:
-            logger.warning("not caching an answer: %s", exc)
+            reason = "too large" if "max_answer_bytes" in str(exc) else "not serializable"
+            logger.warning("not caching an answer: %s", reason)
             self.count(skipped=1)
             return None
         return text, payload
@@ -467,3 +506,4 @@ class CacheCore:
 
 
 _MISCONFIGURED = (NoSearchModuleError, IndexMismatchError, ConfigurationError)
+_SAFE_TO_LOG = (*_MISCONFIGURED, CacheUnavailableError)

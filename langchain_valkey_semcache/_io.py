@@ -53,7 +53,11 @@ def _perform_sync(effect: Any, client: Any, embeddings: Embeddings, verifier: An
                 pipe.execute_command(*command)
             return pipe.execute()
         if isinstance(effect, Scan):
-            return sorted({_key(k) for k in client.scan_iter(match=effect.pattern, count=1000)})
+            keys: set[str] = set()
+            for target in _scan_targets(client):
+                batch = client.scan_iter(match=effect.pattern, count=1000, **target)
+                keys.update(_key(k) for k in batch)
+            return sorted(keys)
     except SemanticCacheError:
         raise
     except Exception as exc:
@@ -84,13 +88,25 @@ async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verif
                 pipe.execute_command(*command)
             return await pipe.execute()
         if isinstance(effect, Scan):
-            keys = {_key(k) async for k in client.scan_iter(match=effect.pattern, count=1000)}
+            keys: set[str] = set()
+            for target in _scan_targets(client):
+                batch = client.scan_iter(match=effect.pattern, count=1000, **target)
+                keys.update([_key(k) async for k in batch])
             return sorted(keys)
     except SemanticCacheError:
         raise
     except Exception as exc:
         raise _client_error(exc) from exc
     raise TypeError(f"unknown effect {effect!r}")
+
+
+def _scan_targets(client: Any) -> list[dict[str, Any]]:
+    """Per-node SCAN targets of a cluster client (every node it knows, so that a node it
+    wrongly believes to be a replica after a MOVED is not skipped); one plain target else."""
+    get_nodes = getattr(client, "get_nodes", None)
+    if callable(get_nodes):
+        return [{"target_nodes": node} for node in get_nodes()]
+    return [{}]
 
 
 def _key(value: bytes | str) -> str:

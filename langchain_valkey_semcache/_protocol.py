@@ -17,6 +17,7 @@ import valkey.exceptions as vex
 
 from ._errors import (
     CacheUnavailableError,
+    ConfigurationError,
     EmbeddingError,
     IndexMismatchError,
     NoSearchModuleError,
@@ -166,10 +167,13 @@ def knn_search(
     vector: bytes,
     k: int,
     ef_runtime: int,
-    engine: Engine,
+    batches: bool = False,
 ) -> tuple[Any, ...]:
-    """KNN restricted, inside the index, to one partition and namespace."""
-    hybrid = " HYBRID_POLICY BATCHES" if engine.redisearch else ""
+    """KNN restricted, inside the index, to one partition and namespace.
+
+    ``batches`` adds RediSearch's ``HYBRID_POLICY BATCHES`` (valkey-search rejects it).
+    """
+    hybrid = " HYBRID_POLICY BATCHES" if batches else ""
     query = (
         f"(@{PART}:{{{tag(part)}}} @{NS}:{{{tag(ns)}}})"
         f"=>[KNN {int(k)} @{VEC} $vec EF_RUNTIME {int(ef_runtime)}{hybrid} AS {_SCORE}]"
@@ -363,6 +367,11 @@ def translate(exc: BaseException) -> SemanticCacheError:
         return exc
     if isinstance(exc, (vex.ConnectionError, vex.TimeoutError, OSError)):
         return CacheUnavailableError(f"Valkey unavailable: {type(exc).__name__}: {exc}")
+    if isinstance(exc, vex.NoPermissionError):
+        return ConfigurationError(
+            "the Valkey user lacks a permission this cache needs (see the README's ACL "
+            f"rules: its index, its key prefix, FT.*/HSET/HMGET/EXPIRE/UNLINK/SCAN): {exc}"
+        )
     if isinstance(exc, vex.ResponseError):
         text = str(exc).lower()
         for wording, kind in _WORDING:

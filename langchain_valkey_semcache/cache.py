@@ -41,6 +41,7 @@ class CacheSettings(TypedDict, total=False):
     on_error: Literal["miss", "raise"]
     socket_timeout_seconds: float
     retry_after_seconds: float
+    index_check_interval_seconds: float
     max_prompt_chars: int
     max_answer_bytes: int
     embedding_memo_size: int

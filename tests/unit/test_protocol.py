@@ -31,18 +31,18 @@ def test_create_uses_the_portable_dialect() -> None:
 
 
 def test_knn_query_filters_inside_and_sends_only_used_params() -> None:
-    cmd = proto.knn_search("idx", "abc123", "ns_9", b"\x00" * 16, 3, 100, VS)
+    cmd = proto.knn_search("idx", "abc123", "ns_9", b"\x00" * 16, 3, 100)
     assert cmd[2] == "(@part:{abc123} @ns:{ns_9})=>[KNN 3 @vec $vec EF_RUNTIME 100 AS score]"
     assert cmd[3:7] == ("PARAMS", "2", "vec", b"\x00" * 16)
     assert cmd[-2:] == ("DIALECT", "2") and "score" in cmd[cmd.index("RETURN") :]
     assert "HYBRID_POLICY" not in cmd[2]
-    assert "HYBRID_POLICY BATCHES" in proto.knn_search("idx", "a", "b", b"", 3, 10, RS)[2]
+    assert "HYBRID_POLICY BATCHES" in proto.knn_search("idx", "a", "b", b"", 3, 10, True)[2]
 
 
 @pytest.mark.parametrize("value", ["a}b", "x|y", "*", "a b", "", "é", "a\\b", 'q"', "@x", "a-b"])
 def test_tag_refuses_metacharacters(value: str) -> None:
     with pytest.raises(ValueError):
-        proto.knn_search("idx", value, "ns", b"", 1, 1, VS)
+        proto.knn_search("idx", value, "ns", b"", 1, 1)
 
 
 def test_parse_search_sorts_and_decodes() -> None:
@@ -136,3 +136,10 @@ def test_entry_round_trip() -> None:
     assert proto.parse_entry([b"q", None, b"p", b"n", b"inf"]) is None
     with pytest.raises(ProtocolError):
         proto.parse_entry([b"q"])
+
+
+def test_missing_acl_permission_is_a_configuration_error() -> None:
+    from langchain_valkey_semcache import ConfigurationError
+
+    err = proto.translate(vex.NoPermissionError("No permissions to access a key"))
+    assert isinstance(err, ConfigurationError) and "ACL" in str(err)

@@ -1,0 +1,102 @@
+"""Least-privilege ACL user, tenant and model isolation under hostile values, quiet logs."""
+
+from __future__ import annotations
+
+import logging
+import random
+import string
+
+import pytest
+import valkey
+
+from langchain_valkey_semcache import ConfigurationError, ValkeySemanticCache
+from langchain_valkey_semcache.engine import LocalEngine
+from tests.conftest import Api
+from tests.support import TableEmbeddings, at_similarity
+
+Q = "What is semantic caching?"
+
+
+def acl_rules(index_name: str, password: str) -> list[str]:
+    """The rules the README documents for the cache's user (index name + key prefix)."""
+    return [
+        "on", f">{password}", "resetkeys", f"~{index_name}", f"~{index_name}:*",
+        "resetchannels", "-@all", "+ft.search", "+ft.info", "+ft.create", "+ft.dropindex",
+        "+hset", "+hmget", "+expire", "+persist", "+unlink", "+scan", "+ping", "+module|list",
+    ]  # fmt: skip
+
+
+async def test_least_privilege_acl_user(engine: LocalEngine, index_name: str, mode: str) -> None:
+    admin = valkey.Valkey.from_url(engine.url)
+    user = f"u_{index_name}"
+    admin.execute_command("ACL", "SETUSER", user, *acl_rules(index_name, "app-pw"))
+    admin.hset("someone:else", "secret", "1")
+    url = engine.url.replace("valkey://", f"valkey://{user}:app-pw@")
+    cache = ValkeySemanticCache(TableEmbeddings(), url=url, index_name=index_name, on_error="raise")
+    api = Api(cache, mode)
+    await api.store(Q, "x")
+    assert (await api.check(Q)).answer == "x"
+    assert (await api.search("other")).hit is None
+    assert len(await api.store_many([("a", "1"), ("b", "2")])) == 2
+    await api.clear(all_namespaces=True)
+    assert await api.drop_index() == 0
+    assert admin.hget("someone:else", "secret") == b"1"
+    client = valkey.Valkey.from_url(url)
+    for command in (("HGET", "someone:else", "secret"), ("FLUSHALL",), ("KEYS", "*"),
+                    ("FT.SEARCH", "other_idx", "*")):  # fmt: skip
+        with pytest.raises(valkey.exceptions.NoPermissionError):
+            client.execute_command(*command)
+
+
+def test_missing_permission_is_explained(engine: LocalEngine, index_name: str) -> None:
+    admin = valkey.Valkey.from_url(engine.url)
+    user = f"ro_{index_name}"
+    rules = [r for r in acl_rules(index_name, "pw") if r != f"~{index_name}"]
+    admin.execute_command("ACL", "SETUSER", user, *rules)
+    url = engine.url.replace("valkey://", f"valkey://{user}:pw@")
+    with pytest.raises(ConfigurationError, match="ACL"):
+        ValkeySemanticCache(TableEmbeddings(), url=url, index_name=index_name, dims=8)
+
+
+HOSTILE = ["}", "|", "*", "@", "\\", '"', "'", " ", "\n", "{a}", "a|b", "-", "$vec", "=>[KNN 1]",
+           "(@part:{x})", "é", "中文", "🙂", "", "\x00", "%", ":", "ns:*"]  # fmt: skip
+
+
+async def test_hostile_tenants_and_models_never_cross(
+    engine: LocalEngine, index_name: str, mode: str
+) -> None:
+    rng = random.Random(20261127)
+    alphabet = string.printable + "{}|*@\\\"' \n\téü中🙂"
+    randoms = [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(1000)
+    ]
+    hostile = [(t, m) for t in HOSTILE for m in ("", "m|1", "*")]
+    pairs = list(dict.fromkeys(hostile + [(r, randoms[-i - 1]) for i, r in enumerate(randoms)]))
+    emb = TableEmbeddings({Q: at_similarity(1.0), "paraphrase": at_similarity(0.99)})
+    cache = ValkeySemanticCache(emb, url=engine.url, index_name=index_name, on_error="raise")
+    api = Api(cache, mode)
+    answers = {pair: f"answer {i}" for i, pair in enumerate(pairs)}
+    for (tenant, model), answer in answers.items():
+        await api.store(Q, answer, namespace=tenant, llm_string=model)
+    for (tenant, model), answer in answers.items():
+        exact = await api.check(Q, namespace=tenant, llm_string=model)
+        near = await api.check("paraphrase", namespace=tenant, llm_string=model)
+        assert exact.answer == answer and near.answer == answer
+    assert (await api.check(Q, namespace="never-used")) is None
+    assert cache.stats().errors == 0
+
+
+def test_no_prompts_or_secrets_in_logs(
+    engine: LocalEngine, index_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret_prompt = "patient John Doe, SSN 078-05-1120"
+    with caplog.at_level(logging.INFO):
+        down = ValkeySemanticCache(TableEmbeddings(), url="valkey://:hunter2@127.0.0.1:1",
+                                   socket_timeout_seconds=0.2)  # fmt: skip
+        down.search(secret_prompt)
+        down.store(secret_prompt, "answer")
+        cache = ValkeySemanticCache(TableEmbeddings(), url=engine.url, index_name=index_name,
+                                    max_answer_bytes=10)  # fmt: skip
+        cache.store(secret_prompt, "an answer that is far too long")
+    assert caplog.records, "the failures above are logged"
+    assert "078-05-1120" not in caplog.text and "hunter2" not in caplog.text
