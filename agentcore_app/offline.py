@@ -54,6 +54,14 @@ class OfflineChatModel(BaseChatModel):
         await asyncio.sleep(self.latency_ms / 1000)
         return ChatResult(generations=[ChatGeneration(message=AIMessage(self._text(messages)))])
 
+    def _chunks(self, messages: list[BaseMessage]) -> list[ChatGenerationChunk]:
+        words = self._text(messages).split(" ")
+        last = len(words) - 1
+        return [
+            ChatGenerationChunk(message=AIMessageChunk(content=w + ("" if i == last else " ")))
+            for i, w in enumerate(words)
+        ]
+
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -61,12 +69,9 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        words = self._text(messages).split(" ")
-        for i, word in enumerate(words):
-            time.sleep(self.latency_ms / 1000 / len(words))
-            chunk = ChatGenerationChunk(
-                message=AIMessageChunk(content=word + (" " if i < len(words) - 1 else ""))
-            )
+        chunks = self._chunks(messages)
+        for chunk in chunks:
+            time.sleep(self.latency_ms / 1000 / len(chunks))
             if run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
@@ -78,12 +83,9 @@ class OfflineChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        words = self._text(messages).split(" ")
-        for i, word in enumerate(words):
-            await asyncio.sleep(self.latency_ms / 1000 / len(words))
-            chunk = ChatGenerationChunk(
-                message=AIMessageChunk(content=word + (" " if i < len(words) - 1 else ""))
-            )
+        chunks = self._chunks(messages)
+        for chunk in chunks:
+            await asyncio.sleep(self.latency_ms / 1000 / len(chunks))
             if run_manager:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
