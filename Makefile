@@ -67,8 +67,16 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
-	$(BIN)/python bench/lookup_latency.py --entries 10000
+# Competitors (langchain-redis, GPTCache) live in their own environment.
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+$(BENCH_STAMP): bench/requirements-compare.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q -r bench/requirements-compare.txt
+	touch $@
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python bench/perf.py
 
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) infra/cdk.out .pytest_cache .mypy_cache .ruff_cache

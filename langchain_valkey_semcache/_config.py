@@ -39,7 +39,7 @@ class CacheConfig:
     on_error: OnError = "miss"
     socket_timeout_seconds: float = 0.5
     retry_after_seconds: float = 5.0
-    index_check_interval_seconds: float = 60.0
+    index_check_interval_seconds: float = 30.0
     max_prompt_chars: int = 4000
     max_answer_bytes: int = 1_000_000
     embedding_memo_size: int = 1024

@@ -222,22 +222,13 @@ class CacheCore:
                 pass
 
     def ensure_index(self, dim: int) -> Flow[None]:
-        """Create the index if missing; verify it if present (idempotent).
-
-        A verified index is verified again after ``index_check_interval_seconds``: another
-        process may have dropped it or re-created it with another schema, which the engine
-        does not always report (a KNN filter matching nothing returns no error).
-        """
+        """Create the index if missing; verify it if present (idempotent)."""
         if self.dim is not None and dim != self.dim:
             raise IndexMismatchError(
                 f"the embedding model returned {dim}-d vectors but this cache is set to "
                 f"{self.dim}; fix dims= or use another index_name"
             )
-        now = time.monotonic()
-        if (
-            self._index_ready
-            and now - self._index_checked < self.config.index_check_interval_seconds
-        ):
+        if self._index_ready:
             return
         if not self._engine_known:
             yield from self.probe()
@@ -254,7 +245,7 @@ class CacheCore:
             proto.check_index(proto.parse_info(reply), spec)
         self.dim = dim
         self._index_ready = True
-        self._index_checked = now
+        self._index_checked = time.monotonic()
 
     def index_dim(self) -> Flow[int | None]:
         """The DIM of the existing index, or None when there is none."""
@@ -299,6 +290,13 @@ class CacheCore:
         if batches and len(found) < k:
             [reply] = yield Run((command(False),))
             found = proto.parse_search(reply)
+        if not found and (
+            time.monotonic() - self._index_checked >= self.config.index_check_interval_seconds
+        ):
+            # Nothing found: also what an index re-created by someone else with another
+            # schema answers (no error). Verify it, at most once per interval.
+            self._index_ready = False
+            yield from self.ensure_index(len(blob) // 4)
         return found
 
     def lookup(

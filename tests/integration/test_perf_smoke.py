@@ -1,0 +1,40 @@
+"""bench/perf.py runs end to end at smoke size and prints its tables (no speed assertions)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+SCRIPT = ROOT / "bench" / "perf.py"
+
+TABLES = (
+    "### Lookup overhead, ours",
+    "### Same lookups, other systems",
+    "### Bulk warm-up",
+    "### HNSW trade-off",
+    "### Concurrency",
+    "### Targets",
+)
+
+
+def _run(tmp_path: Path, *extra: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--no-real", "--out", str(tmp_path), *extra],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_perf_quick_prints_every_table(tmp_path: Path) -> None:
+    out = _run(tmp_path, "--no-compare")
+    for title in TABLES:
+        assert title in out
+    assert "| 300     | 384  | hit " in out
+    assert "exact repeat" in out
+    assert "numpy brute force" in out
