@@ -50,7 +50,7 @@ async def test_engine_killed_and_restarted(own_engine: LocalEngine, mode: str) -
         assert (await api.search(Q)).hit is None
         await api.store("during", "x")
         worst = max(worst, time.perf_counter() - started)
-    assert worst < 2 * TIMEOUT + 0.5, f"a call took {worst:.2f}s with the engine down"
+    assert worst < 2 * TIMEOUT + 1.0, f"a call took {worst:.2f}s with the engine down"
     assert cache.stats().by_error.get("CacheUnavailableError", 0) >= 1
     restarted = LocalEngine(port=own_engine.port).start()  # no persistence: empty, no index
     try:
@@ -73,10 +73,10 @@ async def test_paused_engine_adds_at_most_the_timeout(own_engine: LocalEngine, m
         result = await api.search(Q)
         elapsed = time.perf_counter() - started
         assert result.hit is None and result.error == "CacheUnavailableError"
-        assert elapsed < TIMEOUT + 0.5
+        assert elapsed < TIMEOUT + 1.0  # the pause lasts 3 s
         started = time.perf_counter()
         assert (await api.search(Q)).skipped  # backing off: no wait at all
-        assert time.perf_counter() - started < 0.05
+        assert time.perf_counter() - started < 0.2
     finally:
         admin.execute_command("CLIENT", "UNPAUSE")
     assert cache.stats().errors == 1 and cache.stats().skipped == 1
