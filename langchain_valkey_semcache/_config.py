@@ -35,7 +35,7 @@ class CacheConfig:
     candidates: int = 3
     hnsw_m: int = 16
     hnsw_ef_construction: int = 200
-    hnsw_ef_runtime: int = 100
+    hnsw_ef_runtime: int = 150
     on_error: OnError = "miss"
     socket_timeout_seconds: float = 0.5
     retry_after_seconds: float = 5.0

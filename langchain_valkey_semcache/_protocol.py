@@ -278,7 +278,7 @@ def parse_info(reply: Any) -> IndexInfo:
     """Parse FT.INFO from either engine (the vector DIM sits in different places)."""
     try:
         return _parse_info(reply)
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
         raise ProtocolError(f"unexpected FT.INFO reply: {exc}") from exc
 
 

@@ -19,6 +19,7 @@ from ._entry import Answer, CacheHit, CacheLookup, CacheStats, Timings, to_gener
 from ._errors import CacheUnavailableError, ConfigurationError, SemanticCacheError
 from ._io import run_async, run_sync
 from ._prompt import PromptParts, PromptSplitter, split_langchain_prompt
+from .guards import GuardVerifier
 from .verification import Verifier, as_verifier
 
 logger = logging.getLogger("langchain_valkey_semcache")
@@ -55,6 +56,9 @@ class ValkeySemanticCache(BaseCache):
     ``async_client``. Entries are partitioned by model (``llm_string``) and by the
     non-question part of a chat prompt; only the last human message is embedded.
     Errors fail open by default (``on_error="miss"``): a lookup becomes a miss.
+    ``verifier`` double-checks candidates above the threshold; the default ``"guards"``
+    rejects the classic near-misses (other numbers, names, negation, opposite or swapped
+    words); ``None`` serves on similarity alone.
     """
 
     def __init__(
@@ -66,7 +70,10 @@ class ValkeySemanticCache(BaseCache):
         async_client: Any = None,
         client_kwargs: dict[str, Any] | None = None,
         prompt_splitter: PromptSplitter | None = None,
-        verifier: Verifier | Callable[[str, str, float], bool] | None = None,
+        verifier: Verifier
+        | Callable[[str, str, float], bool]
+        | Literal["guards"]
+        | None = "guards",
         **settings: Unpack[CacheSettings],
     ) -> None:
         known = {f.name for f in dataclasses.fields(CacheConfig)}
@@ -80,7 +87,9 @@ class ValkeySemanticCache(BaseCache):
             raise ConfigurationError("give url=, client= or async_client=")
         self.embeddings = embeddings
         self._split = prompt_splitter or split_langchain_prompt
-        self.verifier = as_verifier(verifier)
+        if isinstance(verifier, str) and verifier != "guards":
+            raise ConfigurationError("verifier must be 'guards', None, a Verifier or a callable")
+        self.verifier = GuardVerifier() if verifier == "guards" else as_verifier(verifier)
         self._core = CacheCore(self.config, verify=self.verifier is not None)
         timeout = self.config.socket_timeout_seconds
         extra = dict(client_kwargs or {})

@@ -206,13 +206,13 @@ async def test_index_dropped_underneath_is_recreated(
 
 
 async def test_stats_count_everything(engine: LocalEngine, index_name: str, mode: str) -> None:
-    emb = TableEmbeddings({"a": at_similarity(1.0), "a2": at_similarity(0.97)})
+    emb = TableEmbeddings({"a": at_similarity(1.0), "a too": at_similarity(0.97)})
     cache = make(engine, index_name, emb)
     api = Api(cache, mode)
     await api.search("a")
     await api.store("a", "x")
     await api.search("a")
-    await api.search("a2")
+    await api.search("a too")
     await api.search("   ")
     s = cache.stats()
     assert (s.lookups, s.hits, s.exact_hits, s.misses, s.skipped, s.stores, s.errors) == (

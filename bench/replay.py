@@ -1,0 +1,406 @@
+"""Hit correctness of ValkeySemanticCache on a labelled question stream.
+
+Replays a stream of ``{"t", "query", "class_id"}`` lines (default: the project's
+``../shared/data/dev_stream.jsonl``) through the public API, as an application would:
+``search()``, and ``store()`` on a miss. A hit is *correct* when the served entry was
+stored for a question of the same ``class_id``; a query is a *possible* hit when an earlier
+question of its class was in the stream. One row per (configuration, threshold), each on a
+fresh index of the real local engine. Embeddings are computed once (one batch call, cached
+under ``bench/out/embeddings/``) and replayed from memory, so a row takes seconds.
+
+``--pairs FILE`` (``{"q1", "q2", "duplicate"}`` lines, e.g. ``probes.jsonl``) stores each q1
+and looks its q2 up instead, in a namespace of its own, and reports served/not served
+against the label.
+
+Economics (defaults from the seed blog, see ``Economics``): average latency and daily cost
+without the cache and with it, and wrong answers served per day.
+
+    python bench/replay.py --thresholds 0.80 0.86 0.90 0.94 --configs static guards
+    python bench/replay.py --pairs ../shared/data/probes.jsonl --configs static guards
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import ReplayEmbeddings, table
+
+from langchain_valkey_semcache import ValkeySemanticCache
+from langchain_valkey_semcache._prompt import normalize
+from langchain_valkey_semcache.engine import LocalEngine
+from langchain_valkey_semcache.guards import CHECKS, GuardVerifier
+
+HERE = Path(__file__).parent
+DATA = HERE.parent.parent / "shared" / "data"
+OUT = HERE / "out"
+
+
+@dataclass(frozen=True)
+class Economics:
+    """Cost model of the seed blog's table (baseline 4.35 s and $49.5 per day).
+
+    The blog gives neither the traffic nor the prices; these defaults reproduce its baseline:
+    10,000 questions a day at $0.00495 per model call (e.g. Claude Haiku 4.5 at $1/$5 per
+    million input/output tokens with ~500 tokens in and ~890 out) is $49.5 a day. An
+    embedding costs $0.0000004 (Titan Text Embeddings V2 at $0.02 per million tokens, ~20
+    tokens a question) and 0.14 s (the blog's measured Bedrock call, 124-142 ms). The
+    blog's $6.8 a day at a 90.3% hit rate leaves 6.8 - 0.097 * 49.5 = $2.0 a day that is not
+    model calls: taken as the cache's fixed cost (node and embeddings).
+    """
+
+    queries_per_day: int = 10_000
+    llm_latency_s: float = 4.35
+    llm_price: float = 0.00495
+    embedding_latency_s: float = 0.14
+    embedding_price: float = 0.0000004
+    cache_cost_per_day: float = 2.0
+
+    @property
+    def baseline_cost(self) -> float:
+        return self.queries_per_day * self.llm_price
+
+
+@dataclass
+class Row:
+    """Counters of one replay."""
+
+    config: str
+    threshold: float
+    queries: int = 0
+    possible: int = 0
+    hits: int = 0
+    exact: int = 0
+    wrong: int = 0
+    latency_s: list[float] = field(default_factory=list)
+
+    @property
+    def correct(self) -> int:
+        return self.hits - self.wrong
+
+    def rates(self) -> tuple[float, float, float]:
+        """Hit rate, wrong share of hits, share of possible hits caught."""
+        return (
+            self.hits / max(1, self.queries),
+            self.wrong / max(1, self.hits),
+            self.correct / max(1, self.possible),
+        )
+
+    def cells(self, econ: Economics) -> list[str]:
+        hit, wrong, caught = self.rates()
+        embedded = (self.queries - self.exact) / max(1, self.queries)
+        cost = econ.queries_per_day * ((1 - hit) * econ.llm_price + embedded * econ.embedding_price)
+        cost += econ.cache_cost_per_day
+        latency = float(np.mean(self.latency_s)) if self.latency_s else 0.0
+        return [
+            self.config, f"{self.threshold:.2f}", f"{hit:.1%}", f"{wrong:.1%}", f"{caught:.1%}",
+            f"{self.hits}/{self.queries}", f"{self.possible}", f"{latency:.2f}",
+            f"{cost:.1f}", f"{econ.queries_per_day * hit * wrong:,.0f}",
+        ]  # fmt: skip
+
+
+HEADERS = (
+    "config", "threshold", "hit rate", "wrong share", "caught", "hits", "possible",
+    "avg latency s", "cost $/day", "wrong answers/day",
+)  # fmt: skip
+
+
+def make_verifier(name: str) -> Any:
+    """``static`` (no verifier), ``guards`` (the default checks), ``guards:a+b`` (only
+    those), ``guards+a`` (the defaults and more), ``guards@0.95`` (no checks at or above
+    that similarity)."""
+    if name == "static":
+        return None
+    base, _, trust = name.partition("@")
+    if base == "guards":
+        checks = CHECKS
+    elif base.startswith("guards:"):
+        checks = tuple(base.removeprefix("guards:").split("+"))
+    elif base.startswith("guards+"):
+        checks = CHECKS + tuple(base.removeprefix("guards+").split("+"))
+    else:
+        raise SystemExit(
+            f"unknown config {name!r}: static, guards, guards:a+b, guards+a, guards@0.95"
+        )
+    return GuardVerifier(checks, trust_above=float(trust) if trust else None)
+
+
+# -- data ------------------------------------------------------------------------------
+
+
+def read_jsonl(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                rows.append(json.loads(line))
+                if limit is not None and len(rows) >= limit:
+                    break
+    return rows
+
+
+def split_half(stream: list[dict[str, Any]], pairs: Path, half: int) -> list[dict[str, Any]]:
+    """Questions whose connected component in the pair graph (duplicate and non-duplicate
+    edges) hashes to ``half``: a question and its hard negatives stay in the same half."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for pair in read_jsonl(pairs):
+        a, b = find(normalize(pair["q1"])), find(normalize(pair["q2"]))
+        if a != b:
+            parent[a] = b
+
+    def side(text: str) -> int:
+        return int(hashlib.sha256(find(normalize(text)).encode()).hexdigest(), 16) % 2
+
+    return [r for r in stream if side(r["query"]) == half]
+
+
+def embed_all(
+    texts: Sequence[str], embeddings: Embeddings, cache_name: str | None
+) -> ReplayEmbeddings:
+    """One batch embedding call for every distinct normalized text (cached on disk by name)."""
+    distinct = sorted({normalize(t) for t in texts})
+    path = None
+    if cache_name:
+        digest = hashlib.sha256("\n".join(distinct).encode()).hexdigest()[:16]
+        path = OUT / "embeddings" / f"{cache_name}-{digest}.npy"
+    if path is not None and path.exists():
+        matrix = np.load(path)
+    else:
+        started = time.perf_counter()
+        matrix = np.asarray(embeddings.embed_documents(distinct), dtype=np.float32)
+        print(f"embedded {len(distinct)} texts in {time.perf_counter() - started:.1f}s",
+              file=sys.stderr)  # fmt: skip
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, matrix)
+    return ReplayEmbeddings(dict(zip(distinct, matrix, strict=True)))
+
+
+# -- replays ---------------------------------------------------------------------------
+
+
+def new_cache(emb: Embeddings, url: str, threshold: float, config: str) -> ValkeySemanticCache:
+    dims = len(emb.embed_query(next(iter(emb.vectors))))  # type: ignore[attr-defined]
+    return ValkeySemanticCache(
+        emb, url=url, index_name=f"replay_{uuid.uuid4().hex[:12]}", dims=dims,
+        similarity_threshold=threshold, verifier=make_verifier(config), on_error="raise",
+    )  # fmt: skip
+
+
+def replay_stream(
+    stream: list[dict[str, Any]], emb: Embeddings, url: str, threshold: float, config: str,
+    econ: Economics,
+) -> Row:  # fmt: skip
+    row = Row(config, threshold)
+    cache = new_cache(emb, url, threshold, config)
+    key_class: dict[str, Any] = {}
+    seen: set[Any] = set()
+    try:
+        for item in stream:
+            cls = item["class_id"]
+            row.queries += 1
+            row.possible += cls in seen
+            seen.add(cls)
+            result = cache.search(item["query"])
+            t = result.timings
+            cache_s = (t.total_ms - t.embedding_ms) / 1000
+            if result.hit is not None:
+                row.hits += 1
+                row.exact += result.hit.exact
+                row.wrong += key_class.get(result.hit.key) != cls
+                embed_s = 0.0 if result.hit.exact else econ.embedding_latency_s
+                row.latency_s.append(embed_s + cache_s)
+                continue
+            started = time.perf_counter()
+            key = cache.store(item["query"], f"answer {item.get('t', row.queries)}")
+            store_s = time.perf_counter() - started
+            if key is not None:
+                key_class[key] = cls
+            row.latency_s.append(econ.embedding_latency_s + cache_s + econ.llm_latency_s + store_s)
+    finally:
+        cache.drop_index()
+        cache.close()
+    return row
+
+
+def replay_pairs(
+    pairs: list[dict[str, Any]], emb: Embeddings, url: str, threshold: float, config: str
+) -> tuple[Row, list[tuple[bool, float | None]]]:
+    """Store q1, look q2 up, each pair in its own namespace; (served, similarity) per pair."""
+    row = Row(config, threshold)
+    cache = new_cache(emb, url, threshold, config)
+    outcomes = []
+    try:
+        for i, pair in enumerate(pairs):
+            ns = f"pair-{i}"
+            cache.store(pair["q1"], "answer", namespace=ns)
+            result = cache.search(pair["q2"], namespace=ns)
+            served = result.hit is not None
+            row.queries += 1
+            row.possible += bool(pair["duplicate"])
+            row.hits += served
+            row.wrong += served and not pair["duplicate"]
+            outcomes.append((served, result.best_similarity))
+    finally:
+        cache.drop_index()
+        cache.close()
+    return row, outcomes
+
+
+# -- output ----------------------------------------------------------------------------
+
+
+def plot(rows: list[Row], path: Path, title: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"matplotlib is not installed: no plot at {path}", file=sys.stderr)
+        return
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for i, config in enumerate(dict.fromkeys(r.config for r in rows)):
+        mine = sorted((r for r in rows if r.config == config), key=lambda r: r.threshold)
+        xs = [r.threshold for r in mine]
+        hit, wrong, caught = zip(*(r.rates() for r in mine), strict=True)
+        color = f"C{i}"
+        left.plot(xs, hit, "-o", color=color, label=f"{config}: hit rate")
+        left.plot(xs, wrong, "--s", color=color, label=f"{config}: wrong share of hits")
+        right.plot(wrong, caught, "-o", color=color, label=config)
+        for x, y, t in zip(wrong, caught, xs, strict=True):
+            right.annotate(f"{t:.2f}", (x, y), fontsize=7, xytext=(3, 3),
+                           textcoords="offset points")  # fmt: skip
+    left.set_xlabel("similarity_threshold (cosine)")
+    left.set_ylabel("share of queries / of hits")
+    right.set_xlabel("wrong share of hits (label-based)")
+    right.set_ylabel("share of possible hits caught")
+    right.set_title("trade-off: up and to the left is better", fontsize=9)
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    left.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    right.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    right.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"plot: {path}", file=sys.stderr)
+
+
+def pair_detail(
+    pairs: list[dict[str, Any]], results: list[tuple[Row, list[tuple[bool, float | None]]]]
+) -> str:
+    heads = ["q1", "q2", "duplicate", "similarity"]
+    heads += [f"{r.config}@{r.threshold:.2f}" for r, _ in results]
+    lines = []
+    for i, pair in enumerate(pairs):
+        sim = results[0][1][i][1] if results else None
+        cells = [pair["q1"][:48], pair["q2"][:48], "yes" if pair["duplicate"] else "no",
+                 "-" if sim is None else f"{sim:.3f}"]  # fmt: skip
+        for _, outcomes in results:
+            served = outcomes[i][0]
+            cells.append(("served" + ("" if pair["duplicate"] else " (WRONG)")) if served else "-")
+        lines.append(cells)
+    return table(heads, lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("stream", nargs="?", type=Path, default=DATA / "dev_stream.jsonl")
+    p.add_argument("--pairs", type=Path, help="pairs file: store q1, look q2 up")
+    p.add_argument("--thresholds", type=float, nargs="+", default=[0.80, 0.86, 0.90, 0.94])
+    p.add_argument("--configs", nargs="+", default=["static", "guards"],
+                   help="static, guards, guards:ONLY+ONLY, guards+MORE, guards@TRUST")  # fmt: skip
+    p.add_argument("--limit", type=int, help="replay only the first N queries (smoke run)")
+    p.add_argument("--half", type=int, choices=(0, 1),
+                   help="keep one half of the stream, split by pair-graph component")  # fmt: skip
+    p.add_argument("--split-pairs", type=Path, default=DATA / "dev.jsonl",
+                   help="pairs whose graph defines the halves (default dev.jsonl)")  # fmt: skip
+    p.add_argument("--embeddings", choices=("minilm",), default="minilm")
+    p.add_argument("--url", help="an existing valkey + search server (default: start one)")
+    p.add_argument("--plot", type=Path, default=OUT / "replay.png")
+    for f in Economics.__dataclass_fields__.values():
+        p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, embeddings: Embeddings | None = None) -> list[Row]:
+    """Run the benchmark; ``embeddings`` replaces ``--embeddings`` (tests)."""
+    args = parse_args(argv)
+    econ = Economics(**{k: getattr(args, k) for k in Economics.__dataclass_fields__})
+    if embeddings is None:
+        from langchain_valkey_semcache.embeddings import MiniLMEmbeddings
+
+        embeddings, cache_name = MiniLMEmbeddings(), "minilm"
+    else:
+        cache_name = None
+    source = args.pairs or args.stream
+    items = read_jsonl(source, None if args.half is not None else args.limit)
+    if args.pairs is None and args.half is not None:
+        items = split_half(items, args.split_pairs, args.half)[: args.limit]
+    texts = [t for it in items for t in ((it["q1"], it["q2"]) if args.pairs else (it["query"],))]
+    emb = embed_all(texts, embeddings, cache_name)
+    engine = None if args.url else LocalEngine().start()
+    url = args.url or engine.url  # type: ignore[union-attr]
+    try:
+        rows: list[Row] = []
+        pair_results = []
+        for config in args.configs:
+            make_verifier(config)  # fail fast on a bad name
+        for config in args.configs:
+            for threshold in args.thresholds:
+                started = time.perf_counter()
+                if args.pairs:
+                    row, outcomes = replay_pairs(items, emb, url, threshold, config)
+                    pair_results.append((row, outcomes))
+                else:
+                    row = replay_stream(items, emb, url, threshold, config, econ)
+                rows.append(row)
+                print(f"{config} @ {threshold:.2f}: {time.perf_counter() - started:.1f}s",
+                      file=sys.stderr)  # fmt: skip
+    finally:
+        if engine is not None:
+            engine.stop()
+    what = f"{source.name}" + (f" half {args.half}" if args.half is not None else "")
+    print(f"{what}: {len(items)} {'pairs' if args.pairs else 'queries'}; economics: "
+          f"{econ.queries_per_day:,} queries/day, baseline {econ.llm_latency_s:.2f} s and "
+          f"${econ.baseline_cost:.1f}/day")  # fmt: skip
+    if args.pairs:
+        heads = ("config", "threshold", "served", "served wrongly", "wrong share", "caught")
+        print(table(heads, [
+            (r.config, f"{r.threshold:.2f}", f"{r.hits}/{r.queries}", r.wrong,
+             f"{r.rates()[1]:.1%}", f"{r.correct}/{r.possible}") for r in rows
+        ]))  # fmt: skip
+        if len(items) <= 50:
+            print(pair_detail(items, pair_results))
+    else:
+        print(table(HEADERS, [r.cells(econ) for r in rows]))
+    if args.plot and len(args.thresholds) > 1:
+        plot(rows, args.plot, f"{what} ({len(items)})")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""GuardVerifier on hand-written pairs: the classic traps are rejected, paraphrases pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_valkey_semcache.guards import CHECKS, GuardVerifier, conflict
+from langchain_valkey_semcache.verification import Verifier, as_verifier
+
+TRAPS = [
+    ("How do I install Python on Windows?", "How do I uninstall Python on Windows?", "opposites"),
+    ("What are the benefits of remote work?", "What are the drawbacks of remote work?",
+     "opposites"),
+    ("What are the advantages of solar panels?", "What are the disadvantages of solar panels?",
+     "opposites"),
+    ("Should I buy bitcoin now?", "Should I sell bitcoin now?", "opposites"),
+    ("How do I convert Celsius to Fahrenheit?", "How do I convert Fahrenheit to Celsius?",
+     "direction"),
+    ("How do I translate English into Spanish?", "How do I translate Spanish into English?",
+     "direction"),
+    ("Is the iPhone 6 waterproof?", "Is the iPhone 7 waterproof?", "numbers"),
+    ("Best laptop under $500?", "Best laptop under $1,000?", "numbers"),
+    ("Does the Pixel 5a support 5G?", "Does the Pixel 5 support 5G?", "numbers"),
+    ("Who won the world cup in 2014?", "Who won the world cup?", "numbers"),
+    ("What is the refund policy for annual plans?", "What is the refund policy for monthly plans?",
+     "slots"),
+    ("Which gift should I buy for my mother?", "Which gift should I buy for my father?", "slots"),
+    ("How do I lose weight without dieting?", "How do I lose weight by dieting?", "negation"),
+    ("Why doesn't my phone charge?", "Why does my phone charge slowly?", "negation"),
+    ("What is the weather in Paris today?", "What is the weather in London today?", "entities"),
+    ("Are there jobs for engineers in Sweden?", "Are there jobs for engineers?", "entities"),
+]  # fmt: skip
+
+PARAPHRASES = [
+    ("How do I reset my password?", "I forgot my password, how can I reset it?"),
+    ("What is the capital of Australia?", "Which city is Australia's capital?"),
+    ("How many calories are in a banana?", "What's the calorie count of a banana?"),
+    ("How do I convert Celsius to Fahrenheit?",
+     "What's the formula to go from Celsius to Fahrenheit?"),
+    ("What is the first law of thermodynamics?", "What is the 1st law of thermodynamics?"),
+    ("What do Canadians think of Obama?", "What do people in Canada think about Obama?"),
+    ("Is it possible to learn guitar in two months?", "Can I learn guitar in 2 months?"),
+    ("What are the benefits of meditation?", "What are the benefits of meditating daily?"),
+    ("How can I improve my English?", "How do I get better at English? Any tips?"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("query", "cached", "check"), TRAPS)
+def test_traps_are_rejected_by_the_named_check(query: str, cached: str, check: str) -> None:
+    assert conflict(query, cached) == check
+    assert conflict(cached, query) == check  # symmetric
+    assert GuardVerifier().verify(query, cached, 0.95) is False
+
+
+@pytest.mark.parametrize(("query", "cached"), PARAPHRASES)
+def test_paraphrases_pass(query: str, cached: str) -> None:
+    assert conflict(query, cached) is None
+    assert GuardVerifier().verify(query, cached, 0.91) is True
+
+
+def test_question_type_is_opt_in() -> None:
+    blog = ("Is semantic caching difficult?", "What is semantic caching?")
+    assert "question_type" not in CHECKS
+    assert GuardVerifier().verify(*blog, 0.90) is True
+    strict = GuardVerifier((*CHECKS, "question_type"))
+    assert strict.verify(*blog, 0.90) is False
+    assert conflict("When was the wheel invented?", "How was the wheel invented?",
+                    ["question_type"]) == "question_type"  # fmt: skip
+    assert conflict("How do I learn French?", "What is the best way to learn French?",
+                    ["question_type"]) is None  # fmt: skip
+
+
+def test_sentence_starts_are_not_entities() -> None:
+    assert conflict("How do I learn to cook? Please help.", "How can I learn to cook?") is None
+    assert conflict("What is Python used for?", "what is python used for") is None
+
+
+def test_trust_above_skips_checks() -> None:
+    guard = GuardVerifier(trust_above=0.97)
+    trap = ("Is the iPhone 6 waterproof?", "Is the iPhone 7 waterproof?")
+    assert guard.verify(*trap, 0.96) is False
+    assert guard.verify(*trap, 0.97) is True
+
+
+def test_selected_checks_only() -> None:
+    trap = ("Is the iPhone 6 waterproof?", "Is the iPhone 7 waterproof?")
+    assert GuardVerifier(["negation"]).verify(*trap, 0.95) is True
+    with pytest.raises(ValueError, match="unknown checks"):
+        GuardVerifier(["numbers", "vibes"])
+
+
+async def test_is_a_verifier_with_an_async_twin() -> None:
+    guard = GuardVerifier()
+    assert isinstance(guard, Verifier) and as_verifier(guard) is guard
+    assert await guard.averify("How do I install it?", "How do I uninstall it?", 0.9) is False
+    assert await guard.averify("How do I reset my password?", "How to reset my password?", 0.9)
+    assert "numbers" in repr(guard)
