@@ -40,7 +40,7 @@ from langchain_core.embeddings import Embeddings
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import near, pct, table, unit_rows
 
-from langchain_valkey_semcache import ValkeySemanticCache
+from langchain_valkey_semcache import CacheConfig, ValkeySemanticCache
 from langchain_valkey_semcache._prompt import normalize
 from langchain_valkey_semcache.engine import LocalEngine
 
@@ -643,7 +643,7 @@ def print_report(
         )
     )
     if rep.recall:
-        print("\n### recall@1 against exact search (defaults M=16, EF_RUNTIME=100)\n")
+        print(f"\n### recall@1 against exact search (M=16, EF_RUNTIME={args.ef_runtime})\n")
         print(
             table(
                 (
@@ -685,7 +685,9 @@ def main() -> None:
     parser.add_argument("--dims", type=int, nargs="+")
     parser.add_argument("--queries", type=int)
     parser.add_argument("--tradeoff-queries", type=int)
-    parser.add_argument("--ef-runtime", type=int, default=100)
+    parser.add_argument(
+        "--ef-runtime", type=int, default=CacheConfig().hnsw_ef_runtime, help="the library default"
+    )
     parser.add_argument("--ef-values", type=int, nargs="+")
     parser.add_argument("--m-values", type=int, nargs="+", help="M values rebuilt besides 16")
     parser.add_argument("--m-size", type=int, help="entries of the M sweep indexes")
