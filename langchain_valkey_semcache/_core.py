@@ -247,14 +247,6 @@ class CacheCore:
         self._index_ready = True
         self._index_checked = time.monotonic()
 
-    def index_dim(self) -> Flow[int | None]:
-        """The DIM of the existing index, or None when there is none."""
-        try:
-            [reply] = yield Run((proto.info_index(self.config.index_name),))
-        except proto.IndexMissingError:
-            return None
-        return proto.parse_info(reply).dim
-
     def _embed(self, text: str) -> Flow[bytes]:
         vector = yield Embed(text)
         blob = proto.encode_vector(vector, self.dim)

@@ -94,10 +94,6 @@ def to_generations(answer: Answer) -> list[Generation]:
     return gens
 
 
-def answer_text(generations: Sequence[Generation]) -> str:
-    return "".join(g.text for g in generations)
-
-
 def serialize(generations: Sequence[Generation], max_bytes: int) -> str:
     """JSON of the generations (``langchain_core.load``), or InvalidInputError."""
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -80,14 +79,13 @@ def split_langchain_prompt(prompt: str) -> PromptParts:
     """
     if prompt.startswith("[") and '"lc"' in prompt:
         try:
-            raw = json.loads(prompt)
-        except ValueError:
+            messages = loads(prompt, allowed_objects="messages")
+        except Exception:  # not JSON, or not messages: a plain prompt after all
             return PromptParts(text=prompt)
-        if isinstance(raw, list) and all(isinstance(m, dict) and "lc" in m for m in raw):
-            try:
-                messages = loads(prompt, allowed_objects="messages")
-            except Exception:  # not messages after all: treat as plain text
-                return PromptParts(text=prompt)
-            if isinstance(messages, list) and all(isinstance(m, BaseMessage) for m in messages):
-                return split_messages(messages)
+        if (
+            isinstance(messages, list)
+            and messages
+            and all(isinstance(m, BaseMessage) for m in messages)
+        ):
+            return split_messages(messages)
     return PromptParts(text=prompt)
