@@ -85,6 +85,7 @@ class Row:
     exact: int = 0
     wrong: int = 0
     latency_s: list[float] = field(default_factory=list)
+    wrong_pairs: list[tuple[str, str, float]] = field(default_factory=list)
 
     @property
     def correct(self) -> int:
@@ -213,6 +214,7 @@ def replay_stream(
     row = Row(config, threshold)
     cache = new_cache(emb, url, threshold, config)
     key_class: dict[str, Any] = {}
+    key_text: dict[str, str] = {}
     seen: set[Any] = set()
     try:
         for item in stream:
@@ -226,7 +228,10 @@ def replay_stream(
             if result.hit is not None:
                 row.hits += 1
                 row.exact += result.hit.exact
-                row.wrong += key_class.get(result.hit.key) != cls
+                if key_class.get(result.hit.key) != cls:
+                    row.wrong += 1
+                    cached = key_text.get(result.hit.key, "")
+                    row.wrong_pairs.append((item["query"], cached, result.hit.similarity))
                 embed_s = 0.0 if result.hit.exact else econ.embedding_latency_s
                 row.latency_s.append(embed_s + cache_s)
                 continue
@@ -234,7 +239,7 @@ def replay_stream(
             key = cache.store(item["query"], f"answer {item.get('t', row.queries)}")
             store_s = time.perf_counter() - started
             if key is not None:
-                key_class[key] = cls
+                key_class[key], key_text[key] = cls, item["query"]
             row.latency_s.append(econ.embedding_latency_s + cache_s + econ.llm_latency_s + store_s)
     finally:
         cache.drop_index()
@@ -326,6 +331,65 @@ def pair_detail(
     return table(heads, lines)
 
 
+# -- label audit ----------------------------------------------------------------------
+
+VERDICTS = {"R": "reusable", "B": "borderline", "D": "different"}
+
+
+def pair_id(query: str, cached: str) -> str:
+    """A stable id for a (new question, cached question) pair, without the text."""
+    return hashlib.sha256(f"{normalize(query)}\x1f{normalize(cached)}".encode()).hexdigest()[:12]
+
+
+def write_audit_sample(row: Row, n: int, path: Path, stream: str, seed: int = 7) -> None:
+    """A seeded sample of the row's label-wrong hits, to be read and given a verdict."""
+    import random
+
+    sample = random.Random(seed).sample(row.wrong_pairs, min(n, len(row.wrong_pairs)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        f.write(f"# stream={stream} config={row.config} threshold={row.threshold:.2f} "
+                f"wrong={row.wrong} seed={seed}\n")  # fmt: skip
+        f.write("pair_id\tverdict\tsimilarity\tnew question\tcached question\n")
+        for query, cached, sim in sample:
+            f.write(f"{pair_id(query, cached)}\t?\t{sim:.3f}\t{query}\t{cached}\n")
+    print(f"audit sample of {len(sample)} wrong hits: {path} (verdicts: R, B or D)",
+          file=sys.stderr)  # fmt: skip
+
+
+def audit_table(rows: list[Row], path: Path) -> str:
+    """Label-wrong hits re-read by a person: how many of those audited were reusable,
+    borderline or different, and the wrong share if only those found different (or
+    different and borderline) are counted, extrapolated from the audited share. Only the
+    row the sample was drawn from (same config and threshold) is reported: another row's
+    wrong hits are a different population."""
+    lines_in = path.read_text(encoding="utf-8").splitlines()
+    frame = dict(kv.split("=", 1) for kv in lines_in[0].lstrip("# ").split())
+    verdicts: dict[str, str] = {}
+    for line in lines_in[2:]:
+        cells = line.split("\t")
+        if len(cells) >= 2 and cells[1] in VERDICTS:
+            verdicts[cells[0]] = cells[1]
+    heads = ("config", "threshold", "wrong (labels)", "audited", "R / B / D",
+             "wrong share: labels", "audit: D only", "audit: D + B")  # fmt: skip
+    lines = []
+    for r in rows:
+        if (r.config, f"{r.threshold:.2f}") != (frame["config"], frame["threshold"]):
+            continue
+        found = [verdicts[i] for i in (pair_id(q, c) for q, c, _ in r.wrong_pairs) if i in verdicts]
+        if not found:
+            continue
+        d, b = found.count("D") / len(found), found.count("B") / len(found)
+        lines.append((
+            r.config, f"{r.threshold:.2f}", r.wrong, len(found),
+            " / ".join(str(found.count(v)) for v in "RBD"), f"{r.rates()[1]:.1%}",
+            f"{r.wrong * d / max(1, r.hits):.1%}", f"{r.wrong * (d + b) / max(1, r.hits):.1%}",
+        ))  # fmt: skip
+    if not lines:
+        return f"no row of {frame['config']} @ {frame['threshold']} to apply {path} to"
+    return table(heads, lines)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("stream", nargs="?", type=Path, default=DATA / "dev_stream.jsonl")
@@ -341,6 +405,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--embeddings", choices=("minilm",), default="minilm")
     p.add_argument("--url", help="an existing valkey + search server (default: start one)")
     p.add_argument("--plot", type=Path, default=OUT / "replay.png")
+    p.add_argument("--audit", type=Path,
+                   help="verdicts TSV (pair_id, R/B/D): audit-adjusted wrong shares")  # fmt: skip
+    p.add_argument("--audit-sample", type=int, metavar="N",
+                   help="write N seeded wrong hits of the last row to bench/out/")  # fmt: skip
     for f in Economics.__dataclass_fields__.values():
         p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     return p.parse_args(argv)
@@ -397,6 +465,12 @@ def main(argv: Sequence[str] | None = None, embeddings: Embeddings | None = None
             print(pair_detail(items, pair_results))
     else:
         print(table(HEADERS, [r.cells(econ) for r in rows]))
+        if args.audit:
+            print(audit_table(rows, args.audit))
+        if args.audit_sample:
+            last = rows[-1]
+            name = f"audit-{source.stem}-{last.config}-{last.threshold:.2f}.tsv"
+            write_audit_sample(last, args.audit_sample, OUT / name, source.name)
     if args.plot and len(args.thresholds) > 1:
         plot(rows, args.plot, f"{what} ({len(items)})")
     return rows

@@ -42,6 +42,26 @@ class FunctionVerifier:
         return bool(await asyncio.to_thread(self.func, query, cached, similarity))
 
 
+class AllOf:
+    """Accept only if every verifier accepts, asked in order (cheap checks first): e.g.
+    ``AllOf(GuardVerifier(), JudgeVerifier(llm))`` spends judge calls only on candidates the
+    guards let through."""
+
+    def __init__(self, *verifiers: Verifier | Callable[[str, str, float], bool]) -> None:
+        if not verifiers:
+            raise TypeError("AllOf needs at least one verifier")
+        self.verifiers = [v for v in map(as_verifier, verifiers) if v is not None]
+
+    def verify(self, query: str, cached: str, similarity: float) -> bool:
+        return all(v.verify(query, cached, similarity) for v in self.verifiers)
+
+    async def averify(self, query: str, cached: str, similarity: float) -> bool:
+        for v in self.verifiers:
+            if not await v.averify(query, cached, similarity):
+                return False
+        return True
+
+
 def as_verifier(value: Verifier | Callable[[str, str, float], bool] | None) -> Verifier | None:
     """Accept a :class:`Verifier`, a plain function, or None."""
     if value is None or isinstance(value, Verifier):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 from langchain_valkey_semcache.engine import LocalEngine
@@ -16,11 +17,11 @@ from tests.support import TableEmbeddings
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def load_replay() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_replay", BENCH / "replay.py")
+def load_replay(name: str = "replay") -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_replay"] = module
+    sys.modules[f"bench_{name}"] = module
     spec.loader.exec_module(module)
     return module
 
@@ -103,3 +104,49 @@ def test_limit_and_pairs_mode(
     [row] = replay.main([str(stream), "--url", engine.url, "--limit", "3", "--thresholds",
                          "0.9", "--configs", "static"], embeddings=emb)  # fmt: skip
     assert row.queries == 3
+
+
+def test_audit_sample_and_adjusted_wrong_share(
+    replay: ModuleType, engine: LocalEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    stream = tmp_path / "stream.jsonl"
+    stream.write_text("".join(
+        json.dumps({"t": t, "query": q, "class_id": c}) + "\n" for t, (q, c, _) in enumerate(STREAM)
+    ))  # fmt: skip
+    emb = TableEmbeddings({q: v for q, _, v in STREAM})
+    monkeypatch.setattr(replay, "OUT", tmp_path)
+    base = [str(stream), "--url", engine.url, "--thresholds", "0.80", "--configs", "static",
+            "--plot", str(tmp_path / "p.png")]  # fmt: skip
+    replay.main([*base, "--audit-sample", "5"], embeddings=emb)
+    sample = (tmp_path / "audit-stream-static-0.80.tsv").read_text().splitlines()
+    assert sample[0] == "# stream=stream.jsonl config=static threshold=0.80 wrong=2 seed=7"
+    rows = sorted(line.split("\t") for line in sample[2:])
+    assert sorted((r[3], r[4]) for r in rows) == sorted([(STREAM[1][0], STREAM[0][0]),
+                                                         (STREAM[4][0], STREAM[3][0])])  # fmt: skip
+    verdicts = tmp_path / "verdicts.tsv"
+    verdicts.write_text("\n".join([
+        sample[0], "pair_id\tverdict",
+        *(f"{r[0]}\t{'D' if 'uninstall' in r[3] else 'R'}" for r in rows),
+    ]) + "\n")  # fmt: skip
+    capsys.readouterr()
+    replay.main([*base, "--audit", str(verdicts)], embeddings=emb)
+    out = capsys.readouterr().out
+    assert "| static | 0.80      | 2              | 2       | 1 / 0 / 1 | 66.7%" in out
+    assert out.rstrip().endswith("| 33.3%         | 33.3%        |")
+    replay.main([*base[:4], "0.90", *base[5:], "--audit", str(verdicts)], embeddings=emb)
+    assert "no row of static @ 0.80" in capsys.readouterr().out
+
+
+def test_learned_verifier_simulation_matches_the_cache_and_learns_from_feedback() -> None:
+    lv = load_replay("learned_verifier")
+    # The STREAM plus a second uninstall question (class 4) close to the first install one.
+    texts = [q for q, _, _ in STREAM] + ["How to uninstall Python on Windows?"]
+    vectors = np.array([v for _, _, v in STREAM] + [vec((0, 0.95), (1, 0.3122))])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    half = lv.Half(texts, [0, 1, 0, 2, 3, 4], vectors, vectors @ vectors.T)
+    always = lambda i, j: True  # noqa: E731
+    # possible, hits, correct: like the engine replay's static 0.80 row, plus one more trap
+    assert list(lv.simulate(half, 0.80, always)) == [1, 4, 1]
+    # feedback: the entry served wrongly once is not served again at that similarity
+    assert list(lv.simulate(half, 0.80, always, feedback=True)) == [1, 3, 1]
