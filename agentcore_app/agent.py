@@ -12,6 +12,9 @@ from langgraph.graph import START, MessagesState, StateGraph
 
 from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache.graph import with_semantic_cache
+from langchain_valkey_semcache.guards import GuardVerifier
+from langchain_valkey_semcache.judge import JudgeVerifier
+from langchain_valkey_semcache.verification import AllOf, Verifier
 
 from .offline import OfflineChatModel
 from .settings import LOCAL_MINILM, OFFLINE_LLM, Settings, read_secret
@@ -43,7 +46,30 @@ def make_model(settings: Settings) -> BaseChatModel:
     return ChatBedrockConverse(model=settings.llm_model_id, region_name=settings.aws_region)
 
 
-def make_cache(settings: Settings, embeddings: Embeddings) -> ValkeySemanticCache:
+def make_verifier(settings: Settings, judge_model: BaseChatModel | None = None) -> Verifier:
+    """The guards, then (``CACHE_JUDGE=true``) the agent's own Bedrock model as the judge of
+    candidates below ``CACHE_JUDGE_TRUST_ABOVE``, within its per-minute budget."""
+    if not settings.cache_judge:
+        return GuardVerifier()
+    if judge_model is None:
+        from langchain_aws import ChatBedrockConverse
+
+        judge_model = ChatBedrockConverse(
+            model=settings.llm_model_id, region_name=settings.aws_region,
+            max_tokens=3, temperature=0,
+        )  # fmt: skip
+    judge = JudgeVerifier(
+        judge_model,
+        trust_above=settings.cache_judge_trust_above,
+        max_calls=settings.cache_judge_max_calls_per_minute,
+        per_seconds=60,
+    )
+    return AllOf(GuardVerifier(), judge)
+
+
+def make_cache(
+    settings: Settings, embeddings: Embeddings, verifier: Verifier | None = None
+) -> ValkeySemanticCache:
     username, password = settings.valkey_username, settings.valkey_password
     if settings.valkey_auth_secret_arn:
         username, password = read_secret(settings.valkey_auth_secret_arn, settings.aws_region)
@@ -63,6 +89,7 @@ def make_cache(settings: Settings, embeddings: Embeddings) -> ValkeySemanticCach
         dims=settings.vector_dims,
         max_prompt_chars=settings.max_prompt_chars,
         index_name="agent_semcache",
+        verifier=verifier or make_verifier(settings),
     )
 
 

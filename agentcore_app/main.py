@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from starlette.responses import JSONResponse
 
-from .agent import build_graph, make_cache, make_embeddings, make_model
+from .agent import build_graph, make_cache, make_embeddings, make_model, make_verifier
 from .settings import Settings
 
 logger = logging.getLogger("agentcore_app")
@@ -92,9 +92,12 @@ def create_app(
     *,
     embeddings: Embeddings | None = None,
     model: BaseChatModel | None = None,
+    judge_model: BaseChatModel | None = None,
 ) -> BedrockAgentCoreApp:
-    """Build the cache, the model and the graph once; serve them."""
-    cache = make_cache(settings, embeddings or make_embeddings(settings))
+    """Build the cache, the model and the graph once; serve them. ``judge_model`` replaces
+    the Bedrock judge of ``CACHE_JUDGE=true`` (tests)."""
+    verifier = make_verifier(settings, judge_model)
+    cache = make_cache(settings, embeddings or make_embeddings(settings), verifier)
     graph = build_graph(model or make_model(settings), cache, settings.llm_model_id)
     app = BedrockAgentCoreApp()
     app.state.cache = cache  # for health checks and tests

@@ -37,6 +37,9 @@ class Settings:
     cache_ttl_seconds: int | None = None
     max_prompt_chars: int = 4000
     offline_llm_latency_ms: int = 1500
+    cache_judge: bool = False
+    cache_judge_max_calls_per_minute: int = 60
+    cache_judge_trust_above: float = 0.97
 
     @property
     def valkey_url(self) -> str:
@@ -102,7 +105,20 @@ class Settings:
             offline_llm_latency_ms=get(
                 "OFFLINE_LLM_LATENCY_MS", 1500, int, lambda n: 0 <= n <= 60_000, "0-60000 ms"
             ),
+            cache_judge=get("CACHE_JUDGE", False, boolean, None, "true or false"),
+            cache_judge_max_calls_per_minute=get(
+                "CACHE_JUDGE_MAX_CALLS_PER_MINUTE", 60, int, lambda n: n >= 0, "calls >= 0"
+            ),
+            cache_judge_trust_above=get(
+                "CACHE_JUDGE_TRUST_ABOVE",
+                0.97,
+                float,
+                lambda t: math.isfinite(t) and 0 < t <= 1,
+                "a cosine similarity in (0, 1]",
+            ),
         )
+        if settings.cache_judge and settings.llm_model_id == OFFLINE_LLM:
+            problems.append("CACHE_JUDGE=true needs a Bedrock LLM_MODEL_ID, not the offline model")
         dims = settings.vector_dims
         if settings.embedding_model_id == LOCAL_MINILM:
             if dims not in (None, 384):

@@ -28,6 +28,7 @@ DEFAULT_NAT_GATEWAYS = 1
 DEFAULT_CACHE_NODE_TYPE = "cache.r7g.large"
 DEFAULT_CACHE_REPLICAS = 1
 DEFAULT_SIMILARITY_THRESHOLD = 0.9
+DEFAULT_CACHE_JUDGE = False
 
 VALKEY_PORT = 6379
 VALKEY_ENGINE_VERSION = "8.2"
@@ -56,6 +57,7 @@ class StackConfig:
     cache_node_type: str = DEFAULT_CACHE_NODE_TYPE
     cache_replicas: int = DEFAULT_CACHE_REPLICAS
     similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
+    cache_judge: bool = DEFAULT_CACHE_JUDGE
 
     def __post_init__(self) -> None:
         if not _ENV_NAME_RE.match(self.env_name):
@@ -102,6 +104,13 @@ def _as_float(name: str, value: Any) -> float:
         raise ConfigError(f"{name} must be a number, got {value!r}") from exc
 
 
+def _as_bool(name: str, value: Any) -> bool:
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
 def config_from_context(get: Any, environ: Mapping[str, str] | None = None) -> StackConfig:
     """Build a :class:`StackConfig` from a context getter (``node.try_get_context``)."""
     environ = os.environ if environ is None else environ
@@ -130,6 +139,7 @@ def config_from_context(get: Any, environ: Mapping[str, str] | None = None) -> S
         similarity_threshold=_as_float(
             "similarityThreshold", ctx("similarityThreshold", DEFAULT_SIMILARITY_THRESHOLD)
         ),
+        cache_judge=_as_bool("cacheJudge", ctx("cacheJudge", DEFAULT_CACHE_JUDGE)),
     )
 
 

@@ -424,6 +424,7 @@ class SemanticCacheStack(cdk.Stack):
                 "EMBEDDING_MODEL_ID": EMBEDDING_MODEL_ID,
                 "LLM_MODEL_ID": LLM_MODEL_ID,
                 "SIMILARITY_THRESHOLD": _format_threshold(cfg.similarity_threshold),
+                "CACHE_JUDGE": "true" if cfg.cache_judge else "false",
                 "AWS_REGION": region,
                 "VECTOR_DIMS": str(VECTOR_DIMS),
             },

@@ -36,6 +36,7 @@ def synth_variant(tmp_path_factory: pytest.TempPathFactory) -> Synth:
             "cacheNodeType": "cache.r7g.xlarge",
             "cacheReplicas": "0",
             "similarityThreshold": "0.85",
+            "cacheJudge": "true",
         },
     )
 

@@ -80,6 +80,7 @@ class TestConfig:
             cache_node_type="cache.r7g.large",
             cache_replicas=1,
             similarity_threshold=0.9,
+            cache_judge=False,
         )
         assert cfg.stack_name == "SemanticCacheStack-dev"
         assert ctx[f"availability-zones:account={ACCOUNT}:region={REGION}"] == [
@@ -111,6 +112,7 @@ class TestConfig:
             ("cacheNodeType", "r7g.large"),
             ("similarityThreshold", "1.5"),
             ("similarityThreshold", "0"),
+            ("cacheJudge", "maybe"),
         ],
     )
     def test_invalid_context_is_rejected(self, key: str, value: str) -> None:
@@ -331,6 +333,7 @@ class TestRuntime:
             "EMBEDDING_MODEL_ID": "amazon.titan-embed-text-v2:0",
             "LLM_MODEL_ID": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
             "SIMILARITY_THRESHOLD": "0.9",
+            "CACHE_JUDGE": "false",
             "AWS_REGION": REGION,
             "VECTOR_DIMS": "1024",
         }
@@ -340,7 +343,9 @@ class TestRuntime:
             "AWS::BedrockAgentCore::Runtime",
             {
                 "AgentRuntimeName": "semcache_agent_prod",
-                "EnvironmentVariables": Match.object_like({"SIMILARITY_THRESHOLD": "0.85"}),
+                "EnvironmentVariables": Match.object_like(
+                    {"SIMILARITY_THRESHOLD": "0.85", "CACHE_JUDGE": "true"}
+                ),
             },
         )
         assert synth_variant.stack.stack_name == "SemanticCacheStack-prod"

@@ -14,7 +14,9 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
+from langchain_aws import ChatBedrockConverse
 
+from agentcore_app.agent import make_verifier
 from agentcore_app.demo import _serve
 from agentcore_app.invoke import invoke_arn, invoke_url
 from agentcore_app.invoke import main as invoke_main
@@ -22,6 +24,9 @@ from agentcore_app.main import BadRequest, create_app, parse_request
 from agentcore_app.offline import OfflineChatModel
 from agentcore_app.settings import Settings, SettingsError, read_secret
 from langchain_valkey_semcache.engine import LocalEngine, free_port
+from langchain_valkey_semcache.guards import GuardVerifier
+from langchain_valkey_semcache.judge import JudgeVerifier
+from langchain_valkey_semcache.verification import AllOf
 from tests.support import TableEmbeddings, at_similarity
 
 Q = "What is semantic caching?"
@@ -264,3 +269,68 @@ def test_parse_request_accepts_the_documented_shape() -> None:
     assert (req.prompt, req.min_similarity, req.tenant, req.stream) == (Q, 0.8, "t", True)
     with pytest.raises(BadRequest):
         parse_request({"prompt": Q, "min_similarity": float("nan")}, 100)
+
+
+def _converse(stub: Stubber, model: str, text: str) -> None:
+    reply = {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 90, "outputTokens": 1, "totalTokens": 91},
+        "metrics": {"latencyMs": 120},
+    }
+    stub.add_response("converse", reply, {"modelId": model, "messages": ANY, "system": ANY,
+                                          "inferenceConfig": ANY})  # fmt: skip
+
+
+def test_judge_setting_gates_hits_over_http(engine: LocalEngine) -> None:
+    model_id = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    settings = _settings(engine.port, LLM_MODEL_ID=model_id, CACHE_JUDGE="true",
+                         CACHE_JUDGE_TRUST_ABOVE="0.99")  # fmt: skip
+    table = TableEmbeddings(
+        {Q: at_similarity(1.0), PARA: at_similarity(0.97), OTHER: at_similarity(0.95)}
+    )
+    client = boto3.client(
+        "bedrock-runtime", region_name="us-west-2",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    stub = Stubber(client)
+    judge = ChatBedrockConverse(client=client, model=model_id, region_name="us-west-2",
+                                max_tokens=3)  # fmt: skip
+    app = create_app(settings, embeddings=table, model=OfflineChatModel(latency_ms=0),
+                     judge_model=judge)  # fmt: skip
+    app.state.cache.drop_index()
+    port = free_port()
+    srv, thread = _serve(app, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with stub:
+            assert call(url, {"prompt": Q})["cache_hit"] is False
+            assert call(url, {"prompt": Q})["cache_hit"] is True  # exact: no judge call
+            _converse(stub, model_id, "YES")
+            assert call(url, {"prompt": PARA})["cache_hit"] is True  # 0.97: judged, YES
+            _converse(stub, model_id, "NO")
+            assert call(url, {"prompt": OTHER})["cache_hit"] is False  # 0.95: judged, NO
+            stub.assert_no_pending_responses()
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_judge_settings() -> None:
+    judged = Settings.from_env({"CACHE_JUDGE": "true", "CACHE_JUDGE_MAX_CALLS_PER_MINUTE": "10"})
+    verifier = make_verifier(judged)
+    assert isinstance(verifier, AllOf)
+    guards, judge = verifier.verifiers
+    assert isinstance(guards, GuardVerifier) and isinstance(judge, JudgeVerifier)
+    assert (judge.max_calls, judge.per_seconds, judge.trust_above) == (10, 60, 0.97)
+    assert isinstance(judge.llm, ChatBedrockConverse) and judge.llm.max_tokens == 3
+    assert judge.llm.model_id == judged.llm_model_id
+    assert isinstance(make_verifier(Settings.from_env({})), GuardVerifier)
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({
+            "CACHE_JUDGE": "true", "LLM_MODEL_ID": "offline",
+            "CACHE_JUDGE_TRUST_ABOVE": "2", "CACHE_JUDGE_MAX_CALLS_PER_MINUTE": "-1",
+        })  # fmt: skip
+    for needle in ("needs a Bedrock LLM_MODEL_ID", "CACHE_JUDGE_TRUST_ABOVE",
+                   "CACHE_JUDGE_MAX_CALLS_PER_MINUTE"):  # fmt: skip
+        assert needle in str(info.value)
