@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 import uuid
@@ -42,6 +43,8 @@ from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache._prompt import normalize
 from langchain_valkey_semcache.engine import LocalEngine
 from langchain_valkey_semcache.guards import CHECKS, GuardVerifier
+from langchain_valkey_semcache.judge import JudgeVerifier
+from langchain_valkey_semcache.verification import AllOf
 
 HERE = Path(__file__).parent
 DATA = HERE.parent.parent / "shared" / "data"
@@ -121,11 +124,13 @@ HEADERS = (
 def make_verifier(name: str) -> Any:
     """``static`` (no verifier), ``guards`` (the default checks), ``guards:a+b`` (only
     those), ``guards+a`` (the defaults and more), ``guards@0.95`` (no checks at or above
-    that similarity)."""
-    if name == "static":
-        return None
+    that similarity); any of them followed by ``,judge=MODEL_ID``: then a Bedrock chat model
+    judges what passed (needs AWS credentials; no budget limit in a replay)."""
+    name, _, judge_model = name.partition(",judge=")
     base, _, trust = name.partition("@")
-    if base == "guards":
+    if base == "static":
+        checks: tuple[str, ...] | None = None
+    elif base == "guards":
         checks = CHECKS
     elif base.startswith("guards:"):
         checks = tuple(base.removeprefix("guards:").split("+"))
@@ -133,9 +138,19 @@ def make_verifier(name: str) -> Any:
         checks = CHECKS + tuple(base.removeprefix("guards+").split("+"))
     else:
         raise SystemExit(
-            f"unknown config {name!r}: static, guards, guards:a+b, guards+a, guards@0.95"
+            f"unknown config {name!r}: static, guards, guards:a+b, guards+a, guards@0.95, "
+            "each optionally followed by ,judge=MODEL_ID"
         )
-    return GuardVerifier(checks, trust_above=float(trust) if trust else None)
+    trust_above = float(trust) if trust else None
+    guards = None if checks is None else GuardVerifier(checks, trust_above=trust_above)
+    if not judge_model:
+        return guards
+    from langchain_aws import ChatBedrockConverse
+
+    llm = ChatBedrockConverse(model=judge_model, max_tokens=3, temperature=0,
+                              region_name=os.environ.get("AWS_REGION", "us-west-2"))  # fmt: skip
+    judge = JudgeVerifier(llm, max_calls=10**9)
+    return judge if guards is None else AllOf(guards, judge)
 
 
 # -- data ------------------------------------------------------------------------------
@@ -396,7 +411,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--pairs", type=Path, help="pairs file: store q1, look q2 up")
     p.add_argument("--thresholds", type=float, nargs="+", default=[0.80, 0.86, 0.90, 0.94])
     p.add_argument("--configs", nargs="+", default=["static", "guards"],
-                   help="static, guards, guards:ONLY+ONLY, guards+MORE, guards@TRUST")  # fmt: skip
+                   help="static, guards, guards:A+B, guards+C, guards@T [,judge=ID]")  # fmt: skip
     p.add_argument("--limit", type=int, help="replay only the first N queries (smoke run)")
     p.add_argument("--half", type=int, choices=(0, 1),
                    help="keep one half of the stream, split by pair-graph component")  # fmt: skip

@@ -150,3 +150,19 @@ def test_learned_verifier_simulation_matches_the_cache_and_learns_from_feedback(
     assert list(lv.simulate(half, 0.80, always)) == [1, 4, 1]
     # feedback: the entry served wrongly once is not served again at that similarity
     assert list(lv.simulate(half, 0.80, always, feedback=True)) == [1, 3, 1]
+
+
+def test_config_names(replay: ModuleType) -> None:
+    from langchain_valkey_semcache.guards import GuardVerifier
+    from langchain_valkey_semcache.judge import JudgeVerifier
+    from langchain_valkey_semcache.verification import AllOf
+
+    assert replay.make_verifier("static") is None
+    assert replay.make_verifier("guards:numbers+negation@0.97").checks == ("numbers", "negation")
+    judged = replay.make_verifier("guards,judge=anthropic.claude-3-haiku-20240307-v1:0")
+    assert isinstance(judged, AllOf)
+    assert [type(v) for v in judged.verifiers] == [GuardVerifier, JudgeVerifier]
+    assert judged.verifiers[1].llm.model_id == "anthropic.claude-3-haiku-20240307-v1:0"
+    assert isinstance(replay.make_verifier("static,judge=m"), JudgeVerifier)
+    with pytest.raises(SystemExit, match="unknown config"):
+        replay.make_verifier("cosine")
