@@ -19,6 +19,7 @@ LABELS = {
     "cache_search": "Cache Search",
     "embedding": "Embedding Generation",
     "vector_search": "Vector Search",
+    "verification": "Hit Verification",
     "agent_invocation": "LLM Call",
     "cache_store": "Cache Storage",
     "total": "Total",

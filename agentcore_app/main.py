@@ -72,7 +72,7 @@ def response_body(state: dict[str, Any], model_id: str, total_ms: float) -> dict
     """The seed's response shape, from the graph's final state."""
     t = state.get("cache_timings") or {}
     hit = bool(state.get("cache_hit"))
-    keys = ["cache_search", "embedding", "vector_search"]
+    keys = ["cache_search", "embedding", "vector_search", "verification"]
     keys += [] if hit else ["agent_invocation", "cache_store"]
     timing = {k: round(float(t.get(k, 0.0)), 1) for k in keys}
     timing["total"] = round(total_ms, 1)

@@ -342,6 +342,7 @@ class CacheCore:
         search_ms = _ms(t_search)
         best = live[0].similarity if live else None
         chosen = None
+        t_verify = time.perf_counter()
         for cand in live:
             if cand.similarity < threshold or cand.answer is None:
                 break
@@ -349,7 +350,7 @@ class CacheCore:
                 chosen = cand
                 break
             self.count(rejected=1)
-        timings = Timings(embedding_ms, search_ms, _ms(start))
+        timings = Timings(embedding_ms, search_ms, _ms(start), _ms(t_verify))
         if chosen is None or chosen.answer is None:
             self.count(misses=1)
             return CacheLookup(None, best, timings)

@@ -23,6 +23,7 @@ class Timings:
     embedding_ms: float = 0.0
     search_ms: float = 0.0
     total_ms: float = 0.0
+    verify_ms: float = 0.0
 
 
 @dataclass(frozen=True)

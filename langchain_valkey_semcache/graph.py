@@ -114,6 +114,7 @@ class SemanticCacheNodes:
             "cache_search": _ms(start),
             "embedding": t.embedding_ms,
             "vector_search": t.search_ms,
+            "verification": t.verify_ms,
         }
         if result.hit is None:
             return self._miss(result.best_similarity, timings)

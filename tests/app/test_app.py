@@ -78,6 +78,7 @@ def test_seed_session_over_http(server: str, table: TableEmbeddings) -> None:
         "cache_search",
         "embedding",
         "vector_search",
+        "verification",
         "agent_invocation",
         "cache_store",
         "total",
@@ -86,7 +87,9 @@ def test_seed_session_over_http(server: str, table: TableEmbeddings) -> None:
     again = call(server, {"prompt": Q})
     assert again["cache_hit"] is True and again["similarity_score"] == 1.0
     assert again["response"] == first["response"] and len(table.calls) == calls
-    assert set(again["timing_ms"]) == {"cache_search", "embedding", "vector_search", "total"}
+    assert set(again["timing_ms"]) == {
+        "cache_search", "embedding", "vector_search", "verification", "total"
+    }  # fmt: skip
     assert call(server, {"prompt": OTHER})["cache_hit"] is False
     para = call(server, {"prompt": PARA})
     assert para["cache_hit"] is True and para["similarity_score"] == pytest.approx(0.97, abs=1e-3)

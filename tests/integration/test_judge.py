@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -200,3 +201,17 @@ async def test_bedrock_converse_judge(
         result = await api.search("How can I install numpy?")
         stub.assert_no_pending_responses()
     assert (result.hit is not None) is served
+
+
+async def test_verification_time_is_reported(
+    engine: LocalEngine, index_name: str, mode: str
+) -> None:
+    def slow(query: str, cached: str, similarity: float) -> bool:
+        time.sleep(0.05)
+        return True
+
+    api = Api(_cache(engine, index_name, slow), mode)
+    await api.store("How do I install numpy?", "pip install numpy")
+    t = (await api.search("How can I install numpy?")).timings
+    assert 45 <= t.verify_ms <= t.total_ms
+    assert (await api.search("How do I install numpy?")).timings.verify_ms == 0.0  # exact
