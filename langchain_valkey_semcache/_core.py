@@ -484,6 +484,13 @@ class CacheCore:
             yield Run(tuple(("UNLINK", k) for k in keys[i : i + _UNLINK_BATCH]))
         return len(keys)
 
+    def forget(self, key: str) -> Flow[bool]:
+        """Delete one entry (a hit's ``key``), e.g. after a user flagged its answer wrong."""
+        if not isinstance(key, str) or not key.startswith(self.config.prefix):
+            raise InvalidInputError(f"not a key of this cache (prefix {self.config.prefix!r})")
+        (deleted,) = yield Run((("UNLINK", key),))
+        return bool(deleted)
+
     def drop(self) -> Flow[int]:
         """Drop the index and delete its entries."""
         deleted = yield from self.clear(all_namespaces=True)

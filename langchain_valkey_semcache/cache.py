@@ -316,6 +316,16 @@ class ValkeySemanticCache(BaseCache):
         """Async :meth:`clear`."""
         await self._async(self._core.clear(**kwargs))
 
+    def forget(self, key: str) -> bool:
+        """Delete one entry by its key (``CacheHit.key``), e.g. when a user reports the served
+        answer as wrong: the next such question misses and stores a fresh answer. Returns
+        whether it existed; a key outside this cache's prefix is an InvalidInputError."""
+        return self._sync(self._core.forget(key))
+
+    async def aforget(self, key: str) -> bool:
+        """Async :meth:`forget`."""
+        return await self._async(self._core.forget(key))
+
     # -- index administration ---------------------------------------------------------
 
     def drop_index(self) -> int:

@@ -12,6 +12,7 @@ from langchain_core.outputs import ChatGeneration, Generation
 
 from langchain_valkey_semcache import (
     IndexMismatchError,
+    InvalidInputError,
     ValkeySemanticCache,
 )
 from langchain_valkey_semcache import _protocol as proto
@@ -255,3 +256,19 @@ def test_generations_list_plain(engine: LocalEngine, index_name: str) -> None:
     started = time.perf_counter()
     assert cache.lookup(Q, "other-llm") is None
     assert time.perf_counter() - started < 5
+
+
+async def test_forget_one_entry(engine: LocalEngine, index_name: str, mode: str) -> None:
+    emb = TableEmbeddings({"stored": at_similarity(1.0), "asked": at_similarity(0.97)})
+    api = Api(make(engine, index_name, emb), mode)
+    await api.store("kept", "other answer")
+    await api.store("stored", "a wrong answer")
+    hit = (await api.search("asked")).hit
+    assert hit is not None and hit.answer == "a wrong answer"
+    assert await api.forget(hit.key) is True
+    assert (await api.search("asked")).hit is None
+    assert (await api.search("stored")).hit is None  # the exact path is gone too
+    assert (await api.search("kept")).hit is not None
+    assert await api.forget(hit.key) is False
+    with pytest.raises(InvalidInputError):
+        await api.forget("user:42")
