@@ -13,7 +13,7 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache.graph import with_semantic_cache
 from langchain_valkey_semcache.guards import GuardVerifier
-from langchain_valkey_semcache.judge import JudgeVerifier
+from langchain_valkey_semcache.judge import JudgeVerifier, bedrock_judge_model
 from langchain_valkey_semcache.verification import AllOf, Verifier
 
 from .offline import OfflineChatModel
@@ -51,15 +51,8 @@ def make_verifier(settings: Settings, judge_model: BaseChatModel | None = None) 
     candidates below ``CACHE_JUDGE_TRUST_ABOVE``, within its per-minute budget."""
     if not settings.cache_judge:
         return GuardVerifier()
-    if judge_model is None:
-        from langchain_aws import ChatBedrockConverse
-
-        judge_model = ChatBedrockConverse(
-            model=settings.llm_model_id, region_name=settings.aws_region,
-            max_tokens=3, temperature=0,
-        )  # fmt: skip
     judge = JudgeVerifier(
-        judge_model,
+        judge_model or bedrock_judge_model(settings.llm_model_id, settings.aws_region),
         trust_above=settings.cache_judge_trust_above,
         max_calls=settings.cache_judge_max_calls_per_minute,
         per_seconds=60,

@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import sys
 import time
 import uuid
@@ -43,7 +44,7 @@ from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache._prompt import normalize
 from langchain_valkey_semcache.engine import LocalEngine
 from langchain_valkey_semcache.guards import CHECKS, GuardVerifier
-from langchain_valkey_semcache.judge import JudgeVerifier
+from langchain_valkey_semcache.judge import JudgeVerifier, bedrock_judge_model
 from langchain_valkey_semcache.verification import AllOf
 
 HERE = Path(__file__).parent
@@ -145,10 +146,7 @@ def make_verifier(name: str) -> Any:
     guards = None if checks is None else GuardVerifier(checks, trust_above=trust_above)
     if not judge_model:
         return guards
-    from langchain_aws import ChatBedrockConverse
-
-    llm = ChatBedrockConverse(model=judge_model, max_tokens=3, temperature=0,
-                              region_name=os.environ.get("AWS_REGION", "us-west-2"))  # fmt: skip
+    llm = bedrock_judge_model(judge_model, os.environ.get("AWS_REGION", "us-west-2"))
     judge = JudgeVerifier(llm, max_calls=10**9)
     return judge if guards is None else AllOf(guards, judge)
 
@@ -358,8 +356,6 @@ def pair_id(query: str, cached: str) -> str:
 
 def write_audit_sample(row: Row, n: int, path: Path, stream: str, seed: int = 7) -> None:
     """A seeded sample of the row's label-wrong hits, to be read and given a verdict."""
-    import random
-
     sample = random.Random(seed).sample(row.wrong_pairs, min(n, len(row.wrong_pairs)))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as f:

@@ -106,6 +106,17 @@ class JudgeVerifier:
         return _is_yes((await self.llm.ainvoke(self._messages(query, cached))).content)
 
 
+def bedrock_judge_model(
+    model_id: str, region_name: str | None = None, client: Any = None
+) -> BaseChatModel:
+    """A Bedrock Converse chat model set up for judging: deterministic, three tokens out."""
+    from langchain_aws import ChatBedrockConverse
+
+    return ChatBedrockConverse(
+        model=model_id, region_name=region_name, client=client, max_tokens=3, temperature=0
+    )
+
+
 def _is_yes(content: Any) -> bool:
     """True only for a reply whose first word is "yes"; anything else is a rejection."""
     if isinstance(content, list):  # content blocks

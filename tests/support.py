@@ -62,3 +62,27 @@ class BrokenEmbeddings(Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return [self.embed_query(t) for t in texts]
+
+
+def aws_client(service: str) -> Any:
+    """A real boto3 client with dummy credentials, to wrap in a botocore ``Stubber``."""
+    import boto3
+
+    return boto3.client(
+        service, region_name="us-west-2",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+
+
+def expect_converse(stub: Any, model: str, text: str) -> None:
+    """Queue one Bedrock Converse reply saying ``text`` on ``stub``."""
+    from botocore.stub import ANY
+
+    reply = {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 90, "outputTokens": 1, "totalTokens": 91},
+        "metrics": {"latencyMs": 120},
+    }
+    expected = {"modelId": model, "messages": ANY, "system": ANY, "inferenceConfig": ANY}
+    stub.add_response("converse", reply, expected)

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
@@ -25,9 +24,9 @@ from agentcore_app.offline import OfflineChatModel
 from agentcore_app.settings import Settings, SettingsError, read_secret
 from langchain_valkey_semcache.engine import LocalEngine, free_port
 from langchain_valkey_semcache.guards import GuardVerifier
-from langchain_valkey_semcache.judge import JudgeVerifier
+from langchain_valkey_semcache.judge import JudgeVerifier, bedrock_judge_model
 from langchain_valkey_semcache.verification import AllOf
-from tests.support import TableEmbeddings, at_similarity
+from tests.support import TableEmbeddings, at_similarity, aws_client, expect_converse
 
 Q = "What is semantic caching?"
 PARA = "What does semantic caching mean?"
@@ -179,12 +178,7 @@ def test_client_command_prints_like_the_seed(
 
 
 def test_client_command_against_a_runtime_arn() -> None:
-    client = boto3.client(
-        "bedrock-agentcore",
-        region_name="us-west-2",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-    )
+    client = aws_client("bedrock-agentcore")
     body = json.dumps(
         {"response": "hi", "cache_hit": True, "similarity_score": 0.95, "timing_ms": {"total": 3.0}}
     ).encode()
@@ -249,9 +243,7 @@ def test_server_refuses_to_start_with_bad_settings() -> None:
 
 
 def test_auth_token_from_secrets_manager() -> None:
-    client = boto3.client(
-        "secretsmanager", region_name="us-west-2", aws_access_key_id="x", aws_secret_access_key="y"
-    )
+    client = aws_client("secretsmanager")
     arn = "arn:aws:secretsmanager:us-west-2:123456789012:secret:valkey-auth-AbCdEf"
     with Stubber(client) as stub:
         stub.add_response("get_secret_value", {"SecretString": "tok3n"}, {"SecretId": arn})
@@ -274,17 +266,6 @@ def test_parse_request_accepts_the_documented_shape() -> None:
         parse_request({"prompt": Q, "min_similarity": float("nan")}, 100)
 
 
-def _converse(stub: Stubber, model: str, text: str) -> None:
-    reply = {
-        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-        "stopReason": "end_turn",
-        "usage": {"inputTokens": 90, "outputTokens": 1, "totalTokens": 91},
-        "metrics": {"latencyMs": 120},
-    }
-    stub.add_response("converse", reply, {"modelId": model, "messages": ANY, "system": ANY,
-                                          "inferenceConfig": ANY})  # fmt: skip
-
-
 def test_judge_setting_gates_hits_over_http(engine: LocalEngine) -> None:
     model_id = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     settings = _settings(engine.port, LLM_MODEL_ID=model_id, CACHE_JUDGE="true",
@@ -292,13 +273,9 @@ def test_judge_setting_gates_hits_over_http(engine: LocalEngine) -> None:
     table = TableEmbeddings(
         {Q: at_similarity(1.0), PARA: at_similarity(0.97), OTHER: at_similarity(0.95)}
     )
-    client = boto3.client(
-        "bedrock-runtime", region_name="us-west-2",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )  # fmt: skip
+    client = aws_client("bedrock-runtime")
     stub = Stubber(client)
-    judge = ChatBedrockConverse(client=client, model=model_id, region_name="us-west-2",
-                                max_tokens=3)  # fmt: skip
+    judge = bedrock_judge_model(model_id, "us-west-2", client)
     app = create_app(settings, embeddings=table, model=OfflineChatModel(latency_ms=0),
                      judge_model=judge)  # fmt: skip
     app.state.cache.drop_index()
@@ -309,9 +286,9 @@ def test_judge_setting_gates_hits_over_http(engine: LocalEngine) -> None:
         with stub:
             assert call(url, {"prompt": Q})["cache_hit"] is False
             assert call(url, {"prompt": Q})["cache_hit"] is True  # exact: no judge call
-            _converse(stub, model_id, "YES")
+            expect_converse(stub, model_id, "YES")
             assert call(url, {"prompt": PARA})["cache_hit"] is True  # 0.97: judged, YES
-            _converse(stub, model_id, "NO")
+            expect_converse(stub, model_id, "NO")
             assert call(url, {"prompt": OTHER})["cache_hit"] is False  # 0.95: judged, NO
             stub.assert_no_pending_responses()
     finally:

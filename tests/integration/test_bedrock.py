@@ -6,7 +6,6 @@ import io
 import json
 from typing import Any
 
-import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
@@ -15,7 +14,7 @@ from langchain_aws import BedrockEmbeddings
 from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.conftest import Api
-from tests.support import at_similarity
+from tests.support import at_similarity, aws_client
 
 TITAN = "amazon.titan-embed-text-v2:0"
 
@@ -27,10 +26,7 @@ def _titan_reply(vector: list[float], tokens: int = 6) -> dict[str, Any]:
 
 @pytest.fixture
 def bedrock() -> tuple[Any, Stubber, list[dict[str, Any]]]:
-    client = boto3.client(
-        "bedrock-runtime", region_name="us-west-2",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )  # fmt: skip
+    client = aws_client("bedrock-runtime")
     bodies: list[dict[str, Any]] = []
     client.meta.events.register(
         "provide-client-params.bedrock-runtime.InvokeModel",

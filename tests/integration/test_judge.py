@@ -7,10 +7,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
-from langchain_aws import ChatBedrockConverse
+from botocore.stub import Stubber
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.globals import set_llm_cache
 from langchain_core.language_models import BaseChatModel
@@ -21,10 +19,10 @@ from pydantic import Field
 from langchain_valkey_semcache import ConfigurationError, ValkeySemanticCache
 from langchain_valkey_semcache.engine import LocalEngine
 from langchain_valkey_semcache.guards import GuardVerifier
-from langchain_valkey_semcache.judge import JudgeVerifier
+from langchain_valkey_semcache.judge import JudgeVerifier, bedrock_judge_model
 from langchain_valkey_semcache.verification import AllOf
 from tests.conftest import Api
-from tests.support import TableEmbeddings, at_similarity
+from tests.support import TableEmbeddings, at_similarity, aws_client, expect_converse
 
 
 class ScriptedJudge(BaseChatModel):
@@ -171,31 +169,15 @@ def test_bad_settings_are_typed_errors() -> None:
         AllOf()
 
 
-def _converse_reply(text: str) -> dict[str, Any]:
-    return {
-        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-        "stopReason": "end_turn",
-        "usage": {"inputTokens": 90, "outputTokens": 1, "totalTokens": 91},
-        "metrics": {"latencyMs": 120},
-    }
-
-
 @pytest.mark.parametrize(("text", "served"), [("YES", True), ("NO", False)])
 async def test_bedrock_converse_judge(
     engine: LocalEngine, index_name: str, mode: str, text: str, served: bool
 ) -> None:
-    client = boto3.client(
-        "bedrock-runtime", region_name="us-west-2",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )  # fmt: skip
+    client = aws_client("bedrock-runtime")
     stub = Stubber(client)
     model = "anthropic.claude-3-haiku-20240307-v1:0"
-    stub.add_response(
-        "converse", _converse_reply(text),
-        {"modelId": model, "messages": ANY, "system": ANY, "inferenceConfig": ANY},
-    )  # fmt: skip
-    llm = ChatBedrockConverse(client=client, model=model, region_name="us-west-2", max_tokens=3)
-    judge = JudgeVerifier(llm)
+    expect_converse(stub, model, text)
+    judge = JudgeVerifier(bedrock_judge_model(model, "us-west-2", client))
     api = Api(_cache(engine, index_name, judge), mode)
     await api.store("How do I install numpy?", "pip install numpy")
     with stub:
