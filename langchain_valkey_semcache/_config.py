@@ -35,7 +35,7 @@ class CacheConfig:
     candidates: int = 3
     hnsw_m: int = 16
     hnsw_ef_construction: int = 200
-    hnsw_ef_runtime: int = 150
+    hnsw_ef_runtime: int | None = None  # None: fitted to the index size (see _core.ef_for)
     on_error: OnError = "miss"
     socket_timeout_seconds: float = 0.5
     retry_after_seconds: float = 5.0
@@ -69,7 +69,6 @@ class CacheConfig:
             ("candidates", 1, 100),
             ("hnsw_m", 2, 512),
             ("hnsw_ef_construction", 1, 4096),
-            ("hnsw_ef_runtime", 1, 4096),
             ("max_prompt_chars", 1, 10_000_000),
             ("max_answer_bytes", 1, 512 * 1024 * 1024),
             ("embedding_memo_size", 0, 1_000_000),
@@ -77,6 +76,14 @@ class CacheConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 _fail(f"{name} must be an int in [{low}, {high}], got {value!r}")
+        ef = self.hnsw_ef_runtime
+        if ef is not None and (
+            isinstance(ef, bool) or not isinstance(ef, int) or not 1 <= ef <= 4096
+        ):
+            _fail(
+                "hnsw_ef_runtime must be None (fitted to the index size) or an int in "
+                f"[1, 4096], got {ef!r}"
+            )
         if self.on_error not in ("miss", "raise"):
             _fail(f"on_error must be 'miss' or 'raise', got {self.on_error!r}")
         for name in (

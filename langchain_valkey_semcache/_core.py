@@ -102,6 +102,32 @@ _SPREAD_WAIT_SECONDS = 2.0
 _SPREAD_POLL_SECONDS = 0.05
 
 
+# EF_RUNTIME fitted to the index size when ``hnsw_ef_runtime`` is None: (up to this many
+# documents, EF_RUNTIME at 384-d). HNSW misses more neighbours as the graph grows and as
+# the dimension rises, so the beam widens with both; a small index gets a narrow beam, which
+# is 2-4x faster there at the same recall. Fitted by ``bench/speed.py`` (recall@1 >= 0.99 on
+# synthetic near-duplicates, HNSW's worst case, on RediSearch and valkey-search).
+_EF_STEPS: tuple[tuple[float, int], ...] = (
+    (1_000, 16),
+    (10_000, 40),
+    (30_000, 80),
+    (100_000, 150),
+    (300_000, 250),
+    (math.inf, 400),
+)
+_EF_WIDE_DIM = 768  # from this dimension on, the beam is doubled
+
+
+def ef_for(size: int | None, dim: int | None, k: int) -> int:
+    """EF_RUNTIME for an index of ``size`` documents of ``dim`` dimensions (None: unknown,
+    the widest beam), never below ``k``."""
+    n = math.inf if size is None else size
+    ef = next(e for limit, e in _EF_STEPS if n <= limit)
+    if dim is not None and dim >= _EF_WIDE_DIM:
+        ef *= 2
+    return max(k, min(ef, 4096))
+
+
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
@@ -140,6 +166,8 @@ class CacheCore:
         self._index_ready = False
         self._index_checked = 0.0
         self._memo = _Memo(config.embedding_memo_size)
+        self._size: int | None = None  # documents in the index (FT.INFO) plus our stores since
+        self._size_checked = -math.inf
         self._lock = threading.Lock()
         self._stats = CacheStats()
         self._down_until = 0.0
@@ -266,11 +294,41 @@ class CacheCore:
         info = proto.parse_info(reply)
         if not created:
             proto.check_index(info, spec)
+        self._learn_size(info)
         yield from self._learn_engine(info, spec)
         yield from self._check_spread(spec.name, wait=created)
         self.dim = dim
         self._index_ready = True
         self._index_checked = time.monotonic()
+
+    def _learn_size(self, info: proto.IndexInfo) -> None:
+        # In a cluster FT.INFO counts the local shard: the size of the graph each shard walks.
+        self._size, self._size_checked = info.num_docs, time.monotonic()
+
+    def _grown(self, stored: int) -> None:
+        with self._lock:
+            if self._size is not None:
+                self._size += stored
+
+    def ef_runtime(self) -> int:
+        """The EF_RUNTIME of the next query: the configured one, else fitted to the size."""
+        if self.config.hnsw_ef_runtime is not None:
+            return self.config.hnsw_ef_runtime
+        return ef_for(self._size, self.dim, self.config.candidates)
+
+    def _refresh_size(self) -> Flow[None]:
+        """Re-read the index size (FT.INFO) at most once per ``index_check_interval_seconds``
+        when EF_RUNTIME follows it; other processes add entries too."""
+        if self.config.hnsw_ef_runtime is not None or (
+            time.monotonic() - self._size_checked < self.config.index_check_interval_seconds
+        ):
+            return
+        self._size_checked = time.monotonic()
+        try:
+            [reply] = yield Run((proto.info_index(self.config.index_name),))
+            self._learn_size(proto.parse_info(reply))
+        except (proto.IndexMissingError, ProtocolError):
+            pass  # the KNN that follows finds out and re-creates or verifies the index
 
     def _learn_engine(self, info: proto.IndexInfo, spec: proto.IndexSpec) -> Flow[None]:
         """Name the engine by FT.INFO's shape; send RediSearch's ``HYBRID_POLICY BATCHES``
@@ -329,10 +387,11 @@ class CacheCore:
         with the engine's own plan, which filters first and is exact there.
         """
         k = self.config.candidates
+        yield from self._refresh_size()
 
         def command(batches: bool) -> tuple[Any, ...]:
             return proto.knn_search(
-                self.config.index_name, part, ns, blob, k, self.config.hnsw_ef_runtime, batches
+                self.config.index_name, part, ns, blob, k, self.ef_runtime(), batches
             )
 
         batches = self.engine.hybrid_policy
@@ -493,6 +552,7 @@ class CacheCore:
         )
         yield Run(commands)
         self.count(stores=1)
+        self._grown(1)
         return key
 
     def store_many(
@@ -535,7 +595,9 @@ class CacheCore:
             commands.extend(cmds)
         for i in range(0, len(commands), _PIPELINE_BATCH):
             yield Run(tuple(commands[i : i + _PIPELINE_BATCH]))
-        self.count(stores=sum(k is not None for k in keys))
+        stored = sum(k is not None for k in keys)
+        self.count(stores=stored)
+        self._grown(stored)
         return keys
 
     def clear(self, namespace: str | None = None, *, all_namespaces: bool = False) -> Flow[int]:
@@ -548,6 +610,7 @@ class CacheCore:
         keys = yield Scan(pattern)
         for i in range(0, len(keys), _UNLINK_BATCH):
             yield Run(tuple(("UNLINK", k) for k in keys[i : i + _UNLINK_BATCH]))
+        self._size_checked = -math.inf  # re-read the size at the next lookup
         return len(keys)
 
     def forget(self, key: str) -> Flow[bool]:

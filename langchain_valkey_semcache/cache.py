@@ -38,7 +38,7 @@ class CacheSettings(TypedDict, total=False):
     candidates: int
     hnsw_m: int
     hnsw_ef_construction: int
-    hnsw_ef_runtime: int
+    hnsw_ef_runtime: int | None
     on_error: Literal["miss", "raise"]
     socket_timeout_seconds: float
     retry_after_seconds: float
@@ -267,6 +267,12 @@ class ValkeySemanticCache(BaseCache):
         except Exception as exc:
             self._store_failed(exc)
             return [None] * len(batch)
+
+    @property
+    def hnsw_ef_runtime(self) -> int:
+        """The EF_RUNTIME of the next semantic lookup: ``hnsw_ef_runtime`` if set, else
+        fitted to the index size this cache last read (FT.INFO ``num_docs``)."""
+        return self._core.ef_runtime()
 
     def stats(self) -> CacheStats:
         """Counters: lookups, hits (exact ones too), misses, errors, skipped, stores."""

@@ -1,0 +1,26 @@
+"""The EF_RUNTIME fitted to the index size (no server)."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_valkey_semcache import CacheConfig, ConfigurationError
+from langchain_valkey_semcache._core import ef_for
+
+K = 3
+
+
+def test_wide_vectors_get_a_wider_beam() -> None:
+    assert ef_for(50_000, 1024, K) > ef_for(50_000, 384, K)
+    assert ef_for(None, 384, K) == ef_for(10**9, 384, K), "unknown size: the widest beam"
+    assert ef_for(0, 8, 50) == 50, "never below the candidates asked for"
+    steps = [ef_for(n, 384, K) for n in (0, 10**3, 10**4, 10**5, 10**6, 10**7)]
+    assert steps == sorted(steps)
+
+
+def test_config_takes_none_or_a_bounded_int() -> None:
+    assert CacheConfig().hnsw_ef_runtime is None
+    assert CacheConfig(hnsw_ef_runtime=4096).hnsw_ef_runtime == 4096
+    for bad in (0, 4097, True, 1.5, "auto"):
+        with pytest.raises(ConfigurationError, match="hnsw_ef_runtime"):
+            CacheConfig(hnsw_ef_runtime=bad)  # type: ignore[arg-type]
