@@ -686,7 +686,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int)
     parser.add_argument("--tradeoff-queries", type=int)
     parser.add_argument(
-        "--ef-runtime", type=int, default=CacheConfig().hnsw_ef_runtime, help="the library default"
+        "--ef-runtime",
+        type=int,
+        default=CacheConfig().hnsw_ef_runtime,
+        help="default: the library's, fitted to the index size",
     )
     parser.add_argument("--ef-values", type=int, nargs="+")
     parser.add_argument("--m-values", type=int, nargs="+", help="M values rebuilt besides 16")

@@ -1,0 +1,42 @@
+"""Real question embeddings: all-MiniLM-L6-v2 vectors of the dev stream's questions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from langchain_valkey_semcache._prompt import normalize
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_CANDIDATES = (
+    ROOT.parent / "shared" / "data" / "dev_stream.jsonl",
+    Path("/work/shared/data/dev_stream.jsonl"),
+)
+
+
+def minilm_questions(out: Path, limit: int) -> np.ndarray | None:
+    """Unique normalized questions of ``dev_stream.jsonl``, embedded once and kept in ``out``."""
+    data = next((p for p in DATA_CANDIDATES if p.exists()), None)
+    if data is None:
+        return None
+    lines = data.read_text().splitlines()
+    texts = list(dict.fromkeys(normalize(json.loads(line)["query"]) for line in lines))
+    texts = [t for t in texts if t][:limit]
+    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+    path = out / f"minilm_{len(texts)}_{key}.npy"
+    if path.exists():
+        return np.load(path)
+    from langchain_valkey_semcache.embeddings import MiniLMEmbeddings
+
+    print(f"embedding {len(texts):,} questions with MiniLM", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    vectors = np.asarray(MiniLMEmbeddings().embed_documents(texts), dtype=np.float32)
+    print(f"  {time.perf_counter() - start:.0f}s", file=sys.stderr, flush=True)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    np.save(path, vectors)
+    return vectors
