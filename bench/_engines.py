@@ -59,3 +59,13 @@ def used_memory(url: str) -> int:
         return int(client.info("memory")["used_memory"])
     finally:
         client.close()
+
+
+def cpu_seconds(url: str) -> float:
+    """CPU the server process used so far, all threads (INFO cpu)."""
+    client = valkey.Valkey.from_url(url)
+    try:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    finally:
+        client.close()

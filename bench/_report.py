@@ -63,10 +63,13 @@ class Report:
         self.sweeps.append((engine, vectors, f"{n:,}", dims, ef, f"{recall:.3f}",
                             ms(pct(t, 50)), ms(pct(t, 99))))  # fmt: skip
 
-    def warmup(self, engine: str, lo: int, hi: int, dims: int, seconds: float, grown: int) -> None:
-        per = grown / max(1, hi - lo)
-        self.fills.append((engine, f"{lo:,} -> {hi:,}", dims, f"{(hi - lo) / seconds:,.0f}",
-                           f"{per / 1024:.2f}", f"{dims * 4 / 1024:.2f}"))  # fmt: skip
+    def warmup(
+        self, engine: str, lo: int, hi: int, dims: int, seconds: float, grown: int, cpu: float
+    ) -> None:
+        n = max(1, hi - lo)
+        self.fills.append((engine, f"{lo:,} -> {hi:,}", dims, f"{n / seconds:,.0f}",
+                           f"{cpu / n * 1000:.2f}", f"{n / cpu:,.0f}" if cpu else "-",
+                           f"{grown / n / 1024:.2f}", f"{dims * 4 / 1024:.2f}"))  # fmt: skip
 
     def concurrency(self, engine: str, mode: str, rate: float, base: float) -> None:
         self.rates.append((engine, mode, rate, rate / base))
@@ -142,8 +145,9 @@ class Report:
         print(table(("engine", "entries", "dims", "EF_RUNTIME", "recall@1 per pass"), rrows))
         if self.fills:
             print("\n### store_many warm-up (until searchable) and memory\n")
-            print(table(("engine", "entries", "dims", "entries/s", "KiB/entry (used_memory)",
-                         "KiB raw vector"), self.fills))  # fmt: skip
+            print(table(("engine", "entries", "dims", "entries/s", "server CPU ms/entry",
+                         "entries per server CPU-s", "KiB/entry (used_memory)", "KiB raw vector"),
+                        self.fills))  # fmt: skip
         if self.rates:
             print("\n### Concurrency: hits through lookup / alookup on one cache\n")
             rates = [(e, m, f"{r:,.0f}", f"{x:.2f}x") for e, m, r, x in self.rates]

@@ -160,10 +160,11 @@ def prepare(sides: list[Side], dims: int, n: int, stored: np.ndarray, keep: bool
             )
             continue
         log(f"{side.choice.label}: store_many to {n:,} x {dims}-d")
-        before = _engines.used_memory(side.url)
+        before, cpu = _engines.used_memory(side.url), _engines.cpu_seconds(side.url)
         seconds = w.fill(side.url, side.caches[dims], emb, 0, n)
         grown = _engines.used_memory(side.url) - before
-        rep.warmup(side.choice.label, 0, n, dims, seconds, grown)
+        cpu = _engines.cpu_seconds(side.url) - cpu
+        rep.warmup(side.choice.label, 0, n, dims, seconds, grown, cpu)
 
 
 def synthetic(sides: list[Side], args: argparse.Namespace, rep: Any) -> None:
