@@ -231,7 +231,7 @@ class LocalEngine:
         self.stop()
 
 
-def _exit_on(*signals: signal.Signals) -> None:
+def exit_on_signals(*signals: signal.Signals) -> None:
     """Turn these signals into ``SystemExit`` so that ``with`` blocks stop their engines."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.port is not None and not 0 < args.port < 65536:
         parser.error("--port must be 1-65535")
-    _exit_on(signal.SIGTERM, signal.SIGHUP)
+    exit_on_signals(signal.SIGTERM, signal.SIGHUP)
     try:
         with LocalEngine(port=args.port) as engine:
             print(engine.url, flush=True)

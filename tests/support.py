@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,11 @@ def process_gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except (OSError, IndexError):
         return True
+
+
+def wait_gone(pid: int, timeout: float = 15.0) -> bool:
+    """Wait for ``pid`` to stop; whether it did."""
+    deadline = time.monotonic() + timeout
+    while not process_gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return process_gone(pid)

@@ -7,13 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from langchain_valkey_semcache.engine import free_port
-from tests.support import children_of, process_gone
+from tests.support import children_of, process_gone, wait_gone
 
 ENGINE = [sys.executable, "-m", "langchain_valkey_semcache.engine"]
 
@@ -57,17 +56,16 @@ def _port_closed(port: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL, signal.SIGINT])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGKILL, signal.SIGINT], ids=lambda s: s.name
+)
 def test_killing_the_command_stops_its_server(sig: signal.Signals) -> None:
     port = free_port()
     parent, server = _start_engine(port)
     try:
         os.kill(parent.pid, sig)
         parent.wait(timeout=30)
-        deadline = time.monotonic() + 15
-        while not process_gone(server) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert process_gone(server), f"valkey-server {server} outlived its parent ({sig.name})"
+        assert wait_gone(server), f"valkey-server {server} outlived its parent ({sig.name})"
         assert _port_closed(port)
         if sig != signal.SIGKILL:  # the command itself exits cleanly, with the server stopped
             assert parent.returncode in (0, 128 + signal.SIGTERM), parent.stderr.read()  # type: ignore[union-attr]
