@@ -88,7 +88,6 @@ def main() -> int:
         print(f"app: {url}/invocations\n")
         rows, answers, unexpected = [], [], 0
         try:
-            app.state.cache.embeddings.embed_query("warm-up")  # load the model before timing
             for i, (prompt, expected, _) in enumerate(SESSION, start=1):
                 result = next(invoke_url(url, {"prompt": prompt}, str(uuid.uuid4())))
                 if "error" in result:
