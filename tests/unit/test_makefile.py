@@ -101,3 +101,10 @@ def test_engine_b_adds_backports_to_the_mirror_apt_uses_once(tmp_path: Path) -> 
 def test_engine_b_does_nothing_when_installed(tmp_path: Path) -> None:
     proc = _make("engine-b", f"APT_SOURCES={tmp_path / 'never-read'}")
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+def test_run_and_dist_call_the_tested_commands() -> None:
+    run = _make("-n", "run", "PORT=18080")
+    assert ".venv/bin/python -m agentcore_app.local --port 18080" in run.stdout, run.stdout
+    dist = _make("-n", "dist")
+    assert ".venv/bin/python -m build --no-isolation --outdir dist ." in dist.stdout, dist.stdout
