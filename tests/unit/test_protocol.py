@@ -187,3 +187,12 @@ def test_missing_acl_permission_is_a_configuration_error() -> None:
 
     err = proto.translate(vex.NoPermissionError("No permissions to access a key"))
     assert isinstance(err, ConfigurationError) and "ACL" in str(err)
+
+
+def test_filter_stays_within_elasticache_82_query_limits() -> None:
+    """ElastiCache for Valkey 8.2 allows 16 terms per query string: the cache uses two."""
+    vec = proto.encode_vector([1.0, 0.0, 0.0, 0.0], 4)
+    query = proto.knn_search("idx", "a" * 64, "b" * 64, vec, 3, 150)[2]
+    prefilter = query.split("=>")[0]
+    assert prefilter.count("@") == 2 and len(prefilter.split()) == 2
+    assert len(query) < 1024
