@@ -14,7 +14,8 @@ Measures, side by side against the same engine process:
 
 Overhead is a lookup's wall time minus the time spent inside the embedding call, for every
 system alike (each gets the same precomputed vectors through a replaying embedding).
-Run ``python bench/perf.py`` (about 12 minutes) or ``python bench/perf.py --quick``.
+Run ``python bench/perf.py`` (a quarter of an hour, one engine) or ``python bench/perf.py --quick``.
+``make bench`` runs ``bench/speed.py`` instead (both engines, through LangChain's ``lookup``).
 """
 
 from __future__ import annotations

@@ -130,6 +130,12 @@ def ef_for(size: int | None, dim: int | None, k: int) -> int:
     return max(k, min(ef, 4096))
 
 
+def _new_entries(replies: Sequence[Any]) -> int:
+    """Entries a write created, from its (HSET, EXPIRE|PERSIST) replies: HSET counts the
+    fields it added, none when it overwrote an entry."""
+    return sum(1 for r in replies[::2] if isinstance(r, int) and r > 0)
+
+
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
@@ -307,10 +313,10 @@ class CacheCore:
         # In a cluster FT.INFO counts the local shard: the size of the graph each shard walks.
         self._size, self._size_checked = info.num_docs, time.monotonic()
 
-    def _grown(self, stored: int) -> None:
+    def _grown(self, added: int) -> None:
         with self._lock:
             if self._size is not None:
-                self._size += stored
+                self._size = max(0, self._size + added)
 
     def ef_runtime(self) -> int:
         """The EF_RUNTIME of the next query: the configured one, else fitted to the size."""
@@ -552,9 +558,9 @@ class CacheCore:
         key, commands = self._write(
             text, parts.context, payload, blob, llm_string, namespace, ttl_seconds
         )
-        yield Run(commands)
+        replies = yield Run(commands)
         self.count(stores=1)
-        self._grown(1)
+        self._grown(_new_entries(replies))
         return key
 
     def store_many(
@@ -595,11 +601,11 @@ class CacheCore:
             )
             keys.append(key)
             commands.extend(cmds)
-        for i in range(0, len(commands), _PIPELINE_BATCH):
-            yield Run(tuple(commands[i : i + _PIPELINE_BATCH]))
-        stored = sum(k is not None for k in keys)
-        self.count(stores=stored)
-        self._grown(stored)
+        added = 0
+        for i in range(0, len(commands), _PIPELINE_BATCH):  # an even batch: whole entries
+            added += _new_entries((yield Run(tuple(commands[i : i + _PIPELINE_BATCH]))))
+        self.count(stores=sum(k is not None for k in keys))
+        self._grown(added)
         return keys
 
     def clear(self, namespace: str | None = None, *, all_namespaces: bool = False) -> Flow[int]:
@@ -620,6 +626,7 @@ class CacheCore:
         if not isinstance(key, str) or not key.startswith(self.config.prefix):
             raise InvalidInputError(f"not a key of this cache (prefix {self.config.prefix!r})")
         (deleted,) = yield Run((("UNLINK", key),))
+        self._grown(-int(bool(deleted)))
         return bool(deleted)
 
     def drop(self) -> Flow[int]:

@@ -80,8 +80,15 @@ async def test_ef_runtime_follows_the_index_size(
     # Its own stores count at once, without waiting for the next FT.INFO.
     slow = make(engine, index_name, index_check_interval_seconds=3600)
     assert slow.hnsw_ef_runtime == ef_for(n, DIMS, K)
-    slow.store_many([(f"another question {i}", "a") for i in range(9_000)])
+    more = [(f"another question {i}", "a") for i in range(9_000)]
+    keys = slow.store_many(more)
     assert slow.hnsw_ef_runtime == ef_for(n + 9_000, DIMS, K) > ef_for(n, DIMS, K)
+    # Overwrites add nothing; a forgotten entry leaves.
+    slow.store_many(more)
+    slow.store("question number 1", "b")
+    assert slow._core._size == n + 9_000
+    assert slow.forget(str(keys[0]))
+    assert slow._core._size == n + 9_000 - 1
 
 
 async def test_pinned_ef_runtime_is_sent_as_set(

@@ -27,7 +27,7 @@ def test_bench_duration_is_the_same_everywhere() -> None:
     pattern = r"about (\d+) minutes"
     said = {
         name: re.findall(pattern, (ROOT / name).read_text())
-        for name in ("README.md", "docs/performance.md", "bench/perf.py", "CONTRIBUTING.md")
+        for name in ("README.md", "docs/performance.md", "bench/speed.py", "CONTRIBUTING.md")
     }
     said["Makefile help"] = re.findall(pattern, (ROOT / "Makefile").read_text())
     assert all(said.values()), said
