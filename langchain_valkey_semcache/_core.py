@@ -109,7 +109,8 @@ _SPREAD_POLL_SECONDS = 0.05
 # the served answer against exact search, M=16, EF_CONSTRUCTION=200): synthetic
 # near-duplicates reach 1.000 at EF 40 at 10k x 384-d, 0.990 at EF 150 and 1.000 at EF 250
 # at 100k x 384-d (RediSearch), 0.990 at EF 250 and 1.000 at EF 400 at 100k x 1024-d
-# (valkey-search); real MiniLM questions (4,911 stored) reach 0.991 at EF 40 and 0.998 at 80.
+# (valkey-search), while 10k x 1024-d needs only 80 (1.000 on both engines); real MiniLM
+# questions (4,911 stored) reach 0.991-0.995 at EF 40 and 0.998-0.999 at 80.
 # Beyond 100k entries the last step is an extrapolation (not measured at 1M).
 _EF_STEPS: tuple[tuple[float, int], ...] = (
     (1_000, 40),
@@ -117,7 +118,8 @@ _EF_STEPS: tuple[tuple[float, int], ...] = (
     (100_000, 200),
     (math.inf, 400),
 )
-_EF_WIDE_DIM = 768  # from this dimension on (Titan v2's 1024), the beam is doubled
+_EF_WIDE_DIM = 768  # from this dimension on (Titan v2's 1024), a large index's beam doubles
+_EF_WIDE_FROM = 10_000  # documents
 
 
 def ef_for(size: int | None, dim: int | None, k: int) -> int:
@@ -125,7 +127,7 @@ def ef_for(size: int | None, dim: int | None, k: int) -> int:
     the widest beam), never below ``k``."""
     n = math.inf if size is None else size
     ef = next(e for limit, e in _EF_STEPS if n <= limit)
-    if dim is not None and dim >= _EF_WIDE_DIM:
+    if dim is not None and dim >= _EF_WIDE_DIM and n > _EF_WIDE_FROM:
         ef *= 2
     return max(k, min(ef, 4096))
 
