@@ -18,6 +18,8 @@ import _engines
 import _workload as w
 from _common import near, pct, table, unit_rows
 
+from langchain_valkey_semcache.engine import LocalEngine
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -28,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for choice in _engines.choices(args.engines, None):
-        with _engines.start(choice) as engine:
+        with LocalEngine(module=choice.module) as engine:
             stored = unit_rows(np.random.default_rng(1), args.entries, args.dims)
             emb = w.Replay(stored)
             cache = w.make_cache(engine.url, emb, "parser", args.dims)
