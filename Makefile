@@ -9,8 +9,12 @@ STAMP  := $(VENV)/.installed
 INFRA_VENV  := infra/.venv
 INFRA_STAMP := $(INFRA_VENV)/.installed
 ENV ?= dev
+# What the stack deploys: `code` (the direct-code .zip of `make package`, no Docker) or
+# `container` (the ARM64 image from infra/Dockerfile, needs Docker with buildx).
+ARTIFACT ?= code
+PACKAGE := dist/agentcore-arm64.zip
 
-.PHONY: install demo test unit lint format bench engine-b synth deploy destroy clean
+.PHONY: install demo test unit lint format bench engine-b package synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,16 +48,22 @@ test: $(STAMP) $(INFRA_STAMP) engine-b
 	$(BIN)/python -m pytest
 	$(INFRA_VENV)/bin/python -m pytest infra/tests -q -p no:cacheprovider
 
-# CloudFormation template into infra/cdk.out, offline (no AWS credentials needed).
-synth: $(INFRA_STAMP)
-	$(INFRA_VENV)/bin/python infra/app.py -c env=$(ENV)
+# The AgentCore direct-code package: Linux ARM64 wheels for CPython 3.13 from PyPI (cached
+# in .cache/wheels), the library and the app from this tree; no Docker. Writes $(PACKAGE).
+package:
+	$(PYTHON) infra/agentcore_package.py --arch arm64 --out $(PACKAGE)
 
-# Needs AWS credentials, Docker with buildx (ARM64 image) and node for the CDK CLI.
-deploy: $(INFRA_STAMP)
-	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 deploy SemanticCacheStack-$(ENV) -c env=$(ENV)
+# CloudFormation template into infra/cdk.out, offline (no AWS credentials needed).
+synth: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
+	$(INFRA_VENV)/bin/python infra/app.py -c env=$(ENV) -c artifact=$(ARTIFACT)
+
+# Needs AWS credentials and node for the CDK CLI; ARTIFACT=container also needs Docker
+# with buildx (ARM64 image).
+deploy: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
+	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 deploy SemanticCacheStack-$(ENV) -c env=$(ENV) -c artifact=$(ARTIFACT)
 
 destroy: $(INFRA_STAMP)
-	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 destroy SemanticCacheStack-$(ENV) -c env=$(ENV)
+	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 destroy SemanticCacheStack-$(ENV) -c env=$(ENV) -c artifact=$(ARTIFACT)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
@@ -79,4 +89,4 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/perf.py
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) infra/cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) infra/cdk.out dist .pytest_cache .mypy_cache .ruff_cache
