@@ -62,7 +62,7 @@ synth: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
 deploy: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
 	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 deploy SemanticCacheStack-$(ENV) -c env=$(ENV) -c artifact=$(ARTIFACT)
 
-destroy: $(INFRA_STAMP)
+destroy: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
 	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 destroy SemanticCacheStack-$(ENV) -c env=$(ENV) -c artifact=$(ARTIFACT)
 
 unit: $(STAMP)

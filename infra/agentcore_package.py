@@ -51,6 +51,16 @@ ENTRY_SOURCE = INFRA_DIR / "package_main.py"
 # 3.11 were deprecated in 2026) and the entrypoint AgentCore starts.
 PYTHON_VERSION = "3.13"
 ENTRYPOINT = ("opentelemetry-instrument", "main.py")
+# How ADOT runs inside the package (the stack sets these on the runtime): the AWS distro and
+# configurator, AgentCore's agent-observability mode (OTLP traces to X-Ray and logs to
+# CloudWatch Logs at the region's endpoints, resolved from AWS_REGION).
+ADOT_ENVIRONMENT = {
+    "AGENT_OBSERVABILITY_ENABLED": "true",
+    "OTEL_PYTHON_DISTRO": "aws_distro",
+    "OTEL_PYTHON_CONFIGURATOR": "aws_configurator",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    "OTEL_TRACES_EXPORTER": "otlp",
+}
 # AgentCore Runtime quotas for a direct code deployment package (not adjustable).
 MAX_ZIPPED_BYTES = 250 * 1000 * 1000
 MAX_UNZIPPED_BYTES = 750 * 1000 * 1000

@@ -29,6 +29,11 @@ DEFAULT_CACHE_NODE_TYPE = "cache.r7g.large"
 DEFAULT_CACHE_REPLICAS = 1
 DEFAULT_SIMILARITY_THRESHOLD = 0.9
 DEFAULT_CACHE_JUDGE = False
+# What the runtime runs: the direct-code package of `make package` (default, no Docker) or
+# the ARM64 container image built from infra/Dockerfile.
+ARTIFACTS = ("code", "container")
+DEFAULT_ARTIFACT = "code"
+DEFAULT_CODE_PACKAGE = REPO_ROOT / "dist" / "agentcore-arm64.zip"
 
 VALKEY_PORT = 6379
 VALKEY_ENGINE_VERSION = "8.2"
@@ -58,8 +63,14 @@ class StackConfig:
     cache_replicas: int = DEFAULT_CACHE_REPLICAS
     similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
     cache_judge: bool = DEFAULT_CACHE_JUDGE
+    artifact: str = DEFAULT_ARTIFACT
+    code_package: Path = DEFAULT_CODE_PACKAGE
 
     def __post_init__(self) -> None:
+        if self.artifact not in ARTIFACTS:
+            raise ConfigError(
+                f"artifact must be one of {', '.join(ARTIFACTS)}, got {self.artifact!r}"
+            )
         if not _ENV_NAME_RE.match(self.env_name):
             raise ConfigError(
                 "env must be 1-16 lowercase letters/digits starting with a letter, "
@@ -140,6 +151,9 @@ def config_from_context(get: Any, environ: Mapping[str, str] | None = None) -> S
             "similarityThreshold", ctx("similarityThreshold", DEFAULT_SIMILARITY_THRESHOLD)
         ),
         cache_judge=_as_bool("cacheJudge", ctx("cacheJudge", DEFAULT_CACHE_JUDGE)),
+        artifact=str(ctx("artifact", DEFAULT_ARTIFACT)),
+        code_package=REPO_ROOT
+        / str(ctx("codePackage", DEFAULT_CODE_PACKAGE)),  # relative: to the repo
     )
 
 

@@ -255,11 +255,7 @@ def twin(
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": stub_url,
         # ADOT as the stack configures it, exporting to the local receiver.
-        "AGENT_OBSERVABILITY_ENABLED": "true",
-        "OTEL_PYTHON_DISTRO": "aws_distro",
-        "OTEL_PYTHON_CONFIGURATOR": "aws_configurator",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "OTEL_TRACES_EXPORTER": "otlp",
+        **packager.ADOT_ENVIRONMENT,
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{stub_url}/v1/traces",
         "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": f"{stub_url}/v1/logs",
         "OTEL_METRICS_EXPORTER": "none",
