@@ -138,7 +138,18 @@ def requirements() -> list[str]:
 
 
 def library_wheel(dest: Path) -> Path:
-    _run(_pip("wheel", "--no-deps", "--wheel-dir", str(dest), str(REPO_ROOT)))
+    """The library's wheel, built from a clean copy of its sources (setuptools would reuse a
+    stale ``build/`` directory of the work tree)."""
+    source = dest / "source"
+    for name in ("pyproject.toml", "README.md"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO_ROOT / name, source / name)
+    shutil.copytree(
+        REPO_ROOT / "langchain_valkey_semcache",
+        source / "langchain_valkey_semcache",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    _run(_pip("wheel", "--no-deps", "--wheel-dir", str(dest), str(source)))
     wheels = sorted(dest.glob("langchain_valkey_semcache-*.whl"))
     if len(wheels) != 1:
         raise PackageError(f"expected one library wheel in {dest}, found {wheels}")
