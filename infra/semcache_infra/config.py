@@ -36,7 +36,11 @@ DEFAULT_ARTIFACT = "code"
 DEFAULT_CODE_PACKAGE = REPO_ROOT / "dist" / "agentcore-arm64.zip"
 
 VALKEY_PORT = 6379
-VALKEY_ENGINE_VERSION = "8.2"
+# ElastiCache for Valkey versions with vector search (node-based): 9.0 runs the newer
+# valkey-search (1.2 series: full-text, numeric and tag filters, 1000 indexes); 8.2 the 1.0
+# series (10 indexes, 16 terms per query string). The cache uses one index and 2 TAG terms.
+VALKEY_ENGINE_VERSIONS = ("9.0", "8.2")
+DEFAULT_VALKEY_VERSION = "9.0"
 VECTOR_DIMS = 1024
 EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
 LLM_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -63,10 +67,16 @@ class StackConfig:
     cache_replicas: int = DEFAULT_CACHE_REPLICAS
     similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
     cache_judge: bool = DEFAULT_CACHE_JUDGE
+    valkey_version: str = DEFAULT_VALKEY_VERSION
     artifact: str = DEFAULT_ARTIFACT
     code_package: Path = DEFAULT_CODE_PACKAGE
 
     def __post_init__(self) -> None:
+        if self.valkey_version not in VALKEY_ENGINE_VERSIONS:
+            raise ConfigError(
+                f"valkeyVersion must be one of {', '.join(VALKEY_ENGINE_VERSIONS)} (ElastiCache "
+                f"for Valkey with vector search), got {self.valkey_version!r}"
+            )
         if self.artifact not in ARTIFACTS:
             raise ConfigError(
                 f"artifact must be one of {', '.join(ARTIFACTS)}, got {self.artifact!r}"
@@ -151,9 +161,10 @@ def config_from_context(get: Any, environ: Mapping[str, str] | None = None) -> S
             "similarityThreshold", ctx("similarityThreshold", DEFAULT_SIMILARITY_THRESHOLD)
         ),
         cache_judge=_as_bool("cacheJudge", ctx("cacheJudge", DEFAULT_CACHE_JUDGE)),
+        valkey_version=str(ctx("valkeyVersion", DEFAULT_VALKEY_VERSION)),
         artifact=str(ctx("artifact", DEFAULT_ARTIFACT)),
-        code_package=REPO_ROOT
-        / str(ctx("codePackage", DEFAULT_CODE_PACKAGE)),  # relative: to the repo
+        # A relative path is taken from the repository root.
+        code_package=REPO_ROOT / str(ctx("codePackage", DEFAULT_CODE_PACKAGE)),
     )
 
 
