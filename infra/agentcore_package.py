@@ -119,8 +119,8 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _run(cmd: list[str], **kwargs: object) -> None:
-    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+def _run(cmd: list[str]) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise PackageError(f"{' '.join(cmd[:6])} ... failed:\n{result.stdout}\n{result.stderr}")
 
