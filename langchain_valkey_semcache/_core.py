@@ -125,6 +125,11 @@ class CacheCore:
         self._down_until = 0.0
         self._log_state: dict[str, tuple[float, int]] = {}
 
+    def engine_info(self) -> tuple[str | None, int | None]:
+        """(search module, its MODULE LIST version) as learned by :meth:`probe`; (None, None)
+        before the first probe or when the server hides MODULE LIST."""
+        return self.engine.module, self.engine.version
+
     # -- keys and partitions -----------------------------------------------------------
 
     def partition(self, llm_string: str, context: str) -> str:
@@ -311,7 +316,8 @@ class CacheCore:
         if text is None or self.backing_off():
             self.count(skipped=1, misses=1)
             reason = why or "cache unavailable, retrying later"
-            return CacheLookup(None, None, Timings(total_ms=_ms(start)), skipped=reason)
+            timings = Timings(total_ms=_ms(start))
+            return CacheLookup(None, None, timings, skipped=reason, threshold=threshold)
         part, ns = self.partition(llm_string, parts.context), self.namespace_tag(namespace)
         key = self.key(ns, part, text)
 
@@ -327,7 +333,7 @@ class CacheCore:
             timings = Timings(search_ms=_ms(start), total_ms=_ms(start))
             hit = CacheHit(gens, 1.0, text, key, True, timings)
             self.count(hits=1, exact_hits=1)
-            return CacheLookup(hit, 1.0, timings)
+            return CacheLookup(hit, 1.0, timings, threshold=threshold)
 
         t_embed = time.perf_counter()
         blob = self._memo.get(text)
@@ -342,6 +348,7 @@ class CacheCore:
         search_ms = _ms(t_search)
         best = live[0].similarity if live else None
         chosen = None
+        rejected = 0
         t_verify = time.perf_counter()
         for cand in live:
             if cand.similarity < threshold or cand.answer is None:
@@ -349,15 +356,19 @@ class CacheCore:
             if not self.verify or (yield Verify(text, cand.prompt or "", cand.similarity)):
                 chosen = cand
                 break
-            self.count(rejected=1)
+            rejected += 1
+        self.count(rejected=rejected)
         timings = Timings(embedding_ms, search_ms, _ms(start), _ms(t_verify))
+        miss = CacheLookup(
+            None, best, timings, threshold=threshold, candidates=len(live), rejected=rejected
+        )
         if chosen is None or chosen.answer is None:
             self.count(misses=1)
-            return CacheLookup(None, best, timings)
+            return miss
         gens = deserialize(chosen.answer)
         hit = CacheHit(gens, chosen.similarity, chosen.prompt or "", chosen.key, False, timings)
         self.count(hits=1)
-        return CacheLookup(hit, best, timings)
+        return replace(miss, hit=hit)
 
     def _prepare(
         self, parts: PromptParts, generations: Sequence[Any], ttl_seconds: int | None
