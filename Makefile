@@ -77,6 +77,7 @@ $(BENCH_STAMP): bench/requirements-compare.txt
 
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/perf.py
+	$(BIN)/python bench/otel_overhead.py
 
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) infra/cdk.out .pytest_cache .mypy_cache .ruff_cache
