@@ -258,8 +258,8 @@ class CacheCore:
         self._memo.put(text, blob)
         return blob
 
-    def _knn(self, part: str, ns: str, blob: bytes) -> Flow[list[proto.Candidate]]:
-        """The nearest entries of one partition, nearest first.
+    def _knn(self, part: str | None, ns: str, blob: bytes) -> Flow[list[proto.Candidate]]:
+        """The nearest entries of one partition (every one of ``ns`` if None), nearest first.
 
         On RediSearch the query asks for ``HYBRID_POLICY BATCHES`` (fast when the partition
         is large), but batches can skip matches of a small partition whose vectors also
@@ -483,14 +483,21 @@ class CacheCore:
         self.count(stores=sum(k is not None for k in keys))
         return keys
 
-    def clear(self, namespace: str | None = None, *, all_namespaces: bool = False) -> Flow[int]:
-        """Delete this cache's entries (SCAN + UNLINK, never KEYS); keep the index."""
+    def entry_keys(
+        self, namespace: str | None = None, *, all_namespaces: bool = False
+    ) -> Flow[list[str]]:
+        """The keys of this cache's entries in a namespace (or all), on every primary."""
         pattern = (
             f"{self.config.prefix}*"
             if all_namespaces
             else f"{self.config.prefix}{self.namespace_tag(namespace)}:*"
         )
         keys = yield Scan(pattern)
+        return list(keys)
+
+    def clear(self, namespace: str | None = None, *, all_namespaces: bool = False) -> Flow[int]:
+        """Delete this cache's entries (SCAN + UNLINK, never KEYS); keep the index."""
+        keys = yield from self.entry_keys(namespace, all_namespaces=all_namespaces)
         for i in range(0, len(keys), _UNLINK_BATCH):
             yield Run(tuple(("UNLINK", k) for k in keys[i : i + _UNLINK_BATCH]))
         return len(keys)
