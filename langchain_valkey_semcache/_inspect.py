@@ -60,7 +60,7 @@ class Neighbor:
 
 
 def index_info(core: CacheCore) -> Flow[proto.IndexInfo]:
-    """FT.INFO of the core's index; :class:`NotFoundError` naming the indexes there."""
+    """The FT.INFO reply of the core's index; :class:`NotFoundError` naming the indexes there."""
     name = core.config.index_name
     try:
         [reply] = yield Run((proto.info_index(name),))
