@@ -236,9 +236,8 @@ def cmd_info(admin: Admin) -> tuple[int, Any, list[tuple[str, str]]]:
         "bytes_per_entry": round(report.bytes_per_entry) if report.bytes_per_entry else None,
         "memory_sample": report.sampled,
     }
-    hnsw = ", ".join(
-        f"{k.upper()} {v}" for k, v in vector.items() if k not in ("algorithm", "data_type")
-    )
+    names = {"m": "M", "ef_construction": "EF_CONSTRUCTION", "ef_runtime": "index EF_RUNTIME"}
+    hnsw = ", ".join(f"{names[k]} {v}" for k, v in vector.items() if k in names)
     rows = [
         ("engine", f"{report.engine or 'unknown'} (module version {report.engine_version})"),
         ("index", f"{report.index} (key prefix {report.prefix})"),
