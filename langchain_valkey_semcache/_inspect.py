@@ -74,11 +74,20 @@ def index_info(core: CacheCore) -> Flow[proto.IndexInfo]:
     return proto.parse_info(reply)
 
 
+def _checked_index(core: CacheCore) -> Flow[proto.IndexInfo]:
+    """The index's FT.INFO, after the core checked the index as a cache does (schema,
+    spread over a cluster's primaries) and learned the engine from it."""
+    yield from core.probe()
+    info = yield from index_info(core)
+    if info.dim is not None:
+        yield from core.ensure_index(info.dim)
+    return info
+
+
 def index_report(core: CacheCore, sample: int = 100) -> Flow[IndexReport]:
     """Engine, schema, entries counted with SCAN on every primary (FT.INFO's num_docs is
     one shard's count on valkey-search), and hash memory per entry from a sample."""
-    yield from core.probe()
-    info = yield from index_info(core)
+    info = yield from _checked_index(core)
     keys = yield from core.entry_keys(all_namespaces=True)
     picked = random.sample(keys, min(sample, len(keys)))
     sizes: list[int] = []
@@ -131,7 +140,7 @@ def nearest(
 ) -> Flow[list[Neighbor]]:
     """The entries nearest ``question`` (in one partition, or every partition of the
     namespace when ``llm_string`` is None), each with the verifier's verdict."""
-    yield from index_info(core)
+    yield from _checked_index(core)
     text = normalize(question)
     if not text:
         raise NotFoundError("the question is empty")

@@ -166,8 +166,9 @@ class ValkeySemanticCache(BaseCache):
 
     @property
     def engine(self) -> tuple[str | None, int | None]:
-        """(search module, version) of the server, as the cache learned it at start:
-        ``("redisearch", 21005)``, ``("valkey-search", 10000)``; Nones when unknown."""
+        """(engine, MODULE LIST version) as the cache learned them: ``("redisearch", 21005)``,
+        ``("valkey-search", 66049)``; None for what is not known yet (the name is learned
+        when the index is first checked)."""
         return self._core.engine_info()
 
     def _observe(

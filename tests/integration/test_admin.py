@@ -18,7 +18,7 @@ from valkey.cluster import ValkeyCluster
 from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache.admin import main
 from langchain_valkey_semcache.engine import LocalEngine, free_port
-from tests.integration.test_cluster import cluster  # noqa: F401 (a fixture)
+from tests.integration.test_cluster import coordinated  # noqa: F401 (a fixture)
 from tests.support import TableEmbeddings, at_similarity
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,18 +246,19 @@ def test_server_without_search_module() -> None:
             assert "no vector search module" in one_line_error(err)
 
 
-def test_entries_counted_cluster_wide(cluster: list[LocalEngine], index_name: str) -> None:  # noqa: F811
+def test_entries_counted_cluster_wide(coordinated: list[LocalEngine], index_name: str) -> None:  # noqa: F811
+    """valkey-search with its coordinator (skipped on engines without one)."""
     emb = TableEmbeddings()
-    client = ValkeyCluster(host="127.0.0.1", port=cluster[0].port)
-    cache = ValkeySemanticCache(emb, client=client, index_name=index_name)
+    client = ValkeyCluster(host="127.0.0.1", port=coordinated[0].port)
+    cache = ValkeySemanticCache(emb, client=client, index_name=index_name, on_error="raise")
     assert all(cache.store_many([(f"q{i}", f"a{i}") for i in range(30)]))
-    code, out, err = admin("info", "--url", cluster[0].url, "--index", index_name, "--json")
+    code, out, err = admin("info", "--url", coordinated[0].url, "--index", index_name, "--json")
     assert code == 0, err
     info = json.loads(out)
-    assert info["entries"] == 30 and info["num_docs_this_node"] < 30
-    code, out, _ = admin("stats", "--url", cluster[1].url, "--index", index_name, "--json")
+    assert info["engine"] == "valkey-search" and info["entries"] == 30
+    code, out, _ = admin("stats", "--url", coordinated[1].url, "--index", index_name, "--json")
     assert [r["entries"] for r in json.loads(out)] == [30]
-    code, out, _ = admin("clear", "--url", cluster[2].url, "--index", index_name,
+    code, out, _ = admin("clear", "--url", coordinated[2].url, "--index", index_name,
                          "--all-namespaces", "--yes", "--json")  # fmt: skip
     assert json.loads(out) == {"deleted": 30}
     client.close()
