@@ -174,8 +174,10 @@ class ValkeySemanticCache(BaseCache):
     def _observe(
         self, name: str, kind: str, namespace: str | None, *, scoped: bool = True
     ) -> AbstractContextManager[Operation]:
-        """The span of one operation; ``scoped=False``: it spans no single namespace."""
-        ns = self._core.namespace_tag(namespace) if scoped else None
+        """The span of one operation; ``scoped=False``: it spans no single namespace (a bad
+        namespace is left to the flow, which rejects it inside the fail-open boundary)."""
+        valid = namespace is None or isinstance(namespace, str)
+        ns = self._core.namespace_tag(namespace) if scoped and valid else None
         return self._telemetry.operation(name, kind, self._core.engine_info()[0], ns)
 
     def _lookup(self, parts: Callable[[], PromptParts], llm_string: str, namespace: str | None,
