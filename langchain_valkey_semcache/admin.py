@@ -77,7 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     cache.add_argument("--key-prefix", help="entry key prefix (default: '<index>:')")
     common.add_argument("--json", action="store_true", help="JSON output for scripts")
 
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Look at and manage a semantic cache's index from a shell.",
+        epilog="Exit codes: 0 ok, 1 not found (no such index, no search module), 2 bad usage, "
+        "3 unreachable (connection, timeout, authentication). '%(prog)s COMMAND --help' "
+        "describes each command.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser(
         "info", parents=[common], help="engine, schema, entries, memory, HNSW settings",
@@ -106,7 +112,10 @@ def _parser() -> argparse.ArgumentParser:
         "--threshold", type=float, default=_env_float("SIMILARITY_THRESHOLD", 0.9),
         help="cosine similarity threshold (default: SIMILARITY_THRESHOLD or 0.9)",
     )  # fmt: skip
-    search.add_argument("--verifier", choices=("guards", "none"), default="guards")
+    search.add_argument(
+        "--verifier", choices=("guards", "none"), default="guards",
+        help="ask the library's guards about each entry, or no verifier (%(default)s)",
+    )  # fmt: skip
     search.add_argument(
         "--embedding-model", default=os.environ.get("EMBEDDING_MODEL_ID"),
         help="'local-minilm' or a Bedrock model id (default: EMBEDDING_MODEL_ID, else "

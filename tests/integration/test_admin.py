@@ -19,6 +19,7 @@ from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache.admin import main
 from langchain_valkey_semcache.engine import LocalEngine, free_port
 from tests.integration.test_cluster import coordinated  # noqa: F401 (a fixture)
+from tests.integration.test_tls import PASSWORD, tls_engine  # noqa: F401 (a fixture)
 from tests.support import TableEmbeddings, at_similarity
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -262,3 +263,27 @@ def test_entries_counted_cluster_wide(coordinated: list[LocalEngine], index_name
                          "--all-namespaces", "--yes", "--json")  # fmt: skip
     assert json.loads(out) == {"deleted": 30}
     client.close()
+
+
+@pytest.mark.tls
+def test_tls_and_auth_from_the_app_variables(
+    tls_engine: tuple[LocalEngine, Path],  # noqa: F811
+    index_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine, ca = tls_engine
+    cache = ValkeySemanticCache(TableEmbeddings(), url=engine.url, index_name=index_name,
+                                client_kwargs={"ssl_ca_certs": str(ca)})  # fmt: skip
+    assert cache.store(Q, "over TLS")
+    for name, value in (("VALKEY_HOST", "127.0.0.1"), ("VALKEY_PORT", str(engine.port)),
+                        ("VALKEY_SSL", "true"), ("VALKEY_PASSWORD", PASSWORD)):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("VALKEY_CA_FILE", raising=False)
+    code, out, _ = admin("info", "--index", index_name, "--ca-file", str(ca), "--json")
+    assert code == 0 and json.loads(out)["entries"] == 1
+    code, _, err = admin("info", "--index", index_name)  # the server's CA is not trusted
+    assert code == 3 and "certificate verify failed" in one_line_error(err)
+    monkeypatch.setenv("VALKEY_SSL", "false")  # plaintext to the TLS port
+    code, _, err = admin("info", "--index", index_name, "--timeout", "0.5")
+    assert code == 3
+    one_line_error(err)
