@@ -28,6 +28,13 @@ def setup_console(out: IO[str] | None = None, metric_interval_ms: int = 10_000) 
     ``out``; False when an SDK is already installed (e.g. ADOT's)."""
     if sdk_installed():
         return False
+    try:
+        import opentelemetry.sdk  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeError(
+            "SEMCACHE_OTEL_CONSOLE=1 needs opentelemetry-sdk: "
+            "pip install 'langchain-valkey-semcache[agentcore]'"
+        ) from exc
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import (
         ConsoleMetricExporter,
