@@ -94,6 +94,7 @@ class Operation:
         self._error(type(exc).__name__)
         attrs = {OUTCOME: "error", ERROR_TYPE: type(exc).__name__}
         if self.kind == "lookup":
+            self.span.set_attribute(OUTCOME, "error")
             self._t.lookups.add(1, attrs)
             self._t.lookup_duration.record(time.perf_counter() - self._start, attrs)
         elif self.kind == "store":

@@ -188,6 +188,7 @@ def test_raised_errors_are_recorded_by_kind(index_name: str, otel: Otel) -> None
         assert span.status.status_code is StatusCode.ERROR
         assert span.attributes["error.type"] == "CacheUnavailableError"
         assert not span.events  # no exception event: its message could quote user text
+    assert lookup.attributes["semcache.outcome"] == "error"
     assert otel.count("semcache.lookups", semcache_outcome="error") == 1
 
 
