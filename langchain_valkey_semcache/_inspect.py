@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from . import _protocol as proto
 from ._core import CacheCore, Flow, Run, Verify
-from ._errors import SemanticCacheError
+from ._errors import ConfigurationError, SemanticCacheError
 from ._prompt import normalize
 
 _BATCH = 1000
@@ -92,8 +92,11 @@ def index_report(core: CacheCore, sample: int = 100) -> Flow[IndexReport]:
     picked = random.sample(keys, min(sample, len(keys)))
     sizes: list[int] = []
     if picked:
-        replies = yield Run(tuple(("MEMORY", "USAGE", k, "SAMPLES", "0") for k in picked))
-        sizes = [r for r in replies if isinstance(r, int)]
+        try:
+            replies = yield Run(tuple(("MEMORY", "USAGE", k, "SAMPLES", "0") for k in picked))
+            sizes = [r for r in replies if isinstance(r, int)]
+        except ConfigurationError:  # the cache's ACL rules do not include MEMORY USAGE
+            sizes = []
     engine, version = core.engine_info()
     return IndexReport(
         core.config.index_name, core.config.prefix, engine, version, info, len(keys),

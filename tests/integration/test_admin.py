@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import valkey
 from valkey.cluster import ValkeyCluster
 
 from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache.admin import main
 from langchain_valkey_semcache.engine import LocalEngine, free_port
 from tests.integration.test_cluster import coordinated  # noqa: F401 (a fixture)
+from tests.integration.test_security import acl_rules
 from tests.integration.test_tls import PASSWORD, tls_engine  # noqa: F401 (a fixture)
 from tests.support import TableEmbeddings, at_similarity
 
@@ -287,3 +289,27 @@ def test_tls_and_auth_from_the_app_variables(
     code, _, err = admin("info", "--index", index_name, "--timeout", "0.5")
     assert code == 3
     one_line_error(err)
+
+
+def test_with_the_caches_acl_user(
+    engine: LocalEngine, index_name: str, search_engine: str, emb: TableEmbeddings
+) -> None:
+    """The cache's least-privilege user (README rules) plus +pttl for stats."""
+    root = valkey.Valkey.from_url(engine.url)
+    user = f"u_{index_name}"
+    rules = [*acl_rules(index_name, "pw", search_engine), "+pttl"]
+    root.execute_command("ACL", "SETUSER", user, *rules)
+    url = engine.url.replace("valkey://", f"valkey://{user}:pw@")
+    ValkeySemanticCache(emb, url=url, index_name=index_name).store(Q, "a")
+    base = ("--url", url, "--index", index_name, "--json")
+    code, out, err = admin("info", *base)
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["entries"] == 1 and info["bytes_per_entry"] is None  # no MEMORY USAGE
+    code, out, err = admin("stats", *base)
+    assert code == 0 and [r["entries"] for r in json.loads(out)] == [1], err
+    code, out, err = admin("search", NEAR, *base, embeddings=emb)
+    assert code == 0 and json.loads(out)[0]["served"], err
+    code, out, err = admin("drop-index", *base, "--yes")
+    assert code == 0 and json.loads(out) == {"dropped": True, "deleted": 1}, err
+    root.execute_command("ACL", "DELUSER", user)

@@ -209,3 +209,12 @@ def test_list_indexes() -> None:
     assert proto.parse_list(replies.FT_LIST) == ["agent_semcache", "idx"]
     with pytest.raises(ProtocolError):
         proto.parse_list(b"idx")
+
+
+def test_filter_stays_within_elasticache_82_query_limits() -> None:
+    """ElastiCache for Valkey 8.2 allows 16 terms per query string: the cache uses two."""
+    vec = proto.encode_vector([1.0, 0.0, 0.0, 0.0], 4)
+    query = proto.knn_search("idx", "a" * 64, "b" * 64, vec, 3, 150)[2]
+    prefilter = query.split("=>")[0]
+    assert prefilter.count("@") == 2 and len(prefilter.split()) == 2
+    assert len(query) < 1024
