@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
 import sys, uuid
-from agentcore_app.demo import _serve
+from agentcore_app.serve import serve_in_thread as _serve
 from agentcore_app.invoke import invoke_url
 from agentcore_app.main import create_app
 from agentcore_app.offline import OfflineChatModel
