@@ -157,10 +157,13 @@ def server_url(args: argparse.Namespace, env: dict[str, str]) -> tuple[str, dict
         port = env.get("VALKEY_PORT") or "6379"
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise UsageError(f"VALKEY_PORT={port!r} is not a port 1-65535")
-        ssl = (env.get("VALKEY_SSL") or "true").strip().lower()
+        host = env["VALKEY_HOST"]
+        local = host in ("localhost", "127.0.0.1", "::1")  # as the app: TLS unless local
+        ssl = (env.get("VALKEY_SSL") or ("false" if local else "true")).strip().lower()
         if ssl not in _TRUE | _FALSE:
             raise UsageError(f"VALKEY_SSL={ssl!r} is not true or false")
-        url = f"{'valkeys' if ssl in _TRUE else 'valkey'}://{env['VALKEY_HOST']}:{port}"
+        netloc = f"[{host}]" if ":" in host else host
+        url = f"{'valkeys' if ssl in _TRUE else 'valkey'}://{netloc}:{port}"
     else:
         raise UsageError("give --url, or set VALKEY_HOST (and VALKEY_PORT, VALKEY_SSL...)")
     if url.startswith(("valkeys://", "rediss://")) and args.ca_file:

@@ -236,6 +236,9 @@ def test_app_variables(
     monkeypatch.setenv("VALKEY_PASSWORD", "nope")
     code, _, err = admin("info", "--index", index_name)
     assert code == 3 and "nope" not in one_line_error(err)
+    monkeypatch.delenv("VALKEY_SSL")  # plaintext by default for 127.0.0.1, as the app
+    monkeypatch.setenv("VALKEY_PASSWORD", "s3cret-pw")
+    assert admin("info", "--index", index_name)[0] == 0
     monkeypatch.setenv("VALKEY_SSL", "maybe")
     code, _, err = admin("info", "--index", index_name)
     assert code == 2 and "VALKEY_SSL" in one_line_error(err)
