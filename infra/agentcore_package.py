@@ -141,9 +141,10 @@ def library_wheel(dest: Path) -> Path:
     """The library's wheel, built from a clean copy of its sources (setuptools would reuse a
     stale ``build/`` directory of the work tree)."""
     source = dest / "source"
-    for name in ("pyproject.toml", "README.md"):
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO_ROOT / name, source / name)
+    source.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (REPO_ROOT / name).is_file():
+            shutil.copyfile(REPO_ROOT / name, source / name)
     shutil.copytree(
         REPO_ROOT / "langchain_valkey_semcache",
         source / "langchain_valkey_semcache",

@@ -9,16 +9,21 @@ Install with the ``local`` extra.
 
 from __future__ import annotations
 
+import argparse
+import ctypes
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
 from ._errors import ConfigurationError
 
@@ -82,6 +87,34 @@ def redisearch_module() -> Path:
     if not path.exists():
         raise EngineError(f"search module missing at {path}")
     return path
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child receive SIGTERM when this process dies.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``). The kernel ties the signal to the *thread*
+    that forks, so it is only armed from the main thread: a worker thread that starts an
+    engine and ends would otherwise take the server down with it. Elsewhere ``None``.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
 
 
 # valkey-search's coordinator listens on the Valkey port + 20294 (so the Valkey port must
@@ -186,29 +219,37 @@ class LocalEngine:
         if self.process is not None:
             raise ConfigurationError("engine already started")
         self._dir = tempfile.mkdtemp(prefix="semcache-engine-")
-        log = open(Path(self._dir) / "server.log", "wb")  # noqa: SIM115 (owned by the process)
         env = dict(os.environ)
         if self.module is not None and "GLIBC_TUNABLES" not in env:
             env["GLIBC_TUNABLES"] = _GLIBC_TUNABLES
-        self.process = subprocess.Popen(
-            self.command(self._config_file(self._dir)),
-            cwd=self._dir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        try:
+            with open(Path(self._dir) / "server.log", "wb") as log:  # the child keeps its copy
+                self.process = subprocess.Popen(
+                    self.command(self._config_file(self._dir)),
+                    cwd=self._dir,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    preexec_fn=die_with_parent(),
+                )
+        except BaseException:
+            self.stop()
+            raise
         deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise EngineError(f"valkey-server exited at start: {self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    if self._ping():
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise EngineError(f"valkey-server did not answer within {self.startup_timeout}s")
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise EngineError(f"valkey-server exited at start: {self.log_tail()}")
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                        if self._ping():
+                            return self
+                except OSError:
+                    time.sleep(0.05)
+            raise EngineError(f"valkey-server did not answer within {self.startup_timeout}s")
+        except BaseException:  # a failed start, Ctrl-C or SIGTERM while waiting: no orphan
+            self.stop()
+            raise
 
     def _ping(self) -> bool:
         import valkey
@@ -254,15 +295,52 @@ class LocalEngine:
         self.stop()
 
 
-def main() -> None:
-    """``python -m langchain_valkey_semcache.engine``: run an engine until Ctrl-C."""
-    with LocalEngine() as engine:
-        print(engine.url, flush=True)
-        try:
-            engine.process.wait()  # type: ignore[union-attr]
-        except KeyboardInterrupt:
-            pass
+def exit_on_signals(*signals: signal.Signals) -> None:
+    """Turn these signals into ``SystemExit`` so that ``with`` blocks stop their engines."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in signals:
+        signal.signal(sig, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m langchain_valkey_semcache.engine``: run an engine until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(
+        prog="python -m langchain_valkey_semcache.engine",
+        description=(
+            "Run a throw-away local engine (valkey-server + search module, no persistence) "
+            "on 127.0.0.1 and print its URL. Ctrl-C or SIGTERM stops the server; so does "
+            "this process's death on Linux (the server gets SIGTERM)."
+        ),
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="port on 127.0.0.1 (default: a free port)"
+    )
+    parser.add_argument(
+        "--module",
+        default=None,
+        help=f"search module: a path to a .so, or {REDISEARCH!r} "
+        f"(default: ${SEARCH_MODULE_ENV}, else {REDISEARCH!r})",
+    )
+    args = parser.parse_args(argv)
+    if args.port is not None and not 0 < args.port < 65536:
+        parser.error("--port must be 1-65535")
+    exit_on_signals(signal.SIGTERM, signal.SIGHUP)
+    try:
+        with LocalEngine(port=args.port, module=args.module) as engine:
+            print(engine.url, flush=True)
+            assert engine.process is not None
+            code = engine.process.wait()
+            print(f"valkey-server exited ({code}): {engine.log_tail()}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        return 0
+    except EngineError as exc:
+        print(f"engine: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
