@@ -7,8 +7,8 @@ What goes in (AgentCore's direct code deployment, infra/README.md cites the page
 
 * ``main.py`` at the root: the entrypoint file, started as
   ``opentelemetry-instrument main.py`` (ADOT, for AgentCore Observability);
-* ``agentcore_app/`` from the source tree (not from the library's wheel), without the
-  development-only ``demo.py``;
+* ``agentcore_app/`` from the source tree (the library's wheel does not hold it), without
+  the development-only ``demo.py`` and ``local.py``;
 * the library, installed from a wheel built from the tree;
 * every dependency as a binary wheel for Linux on the chosen CPU and CPython
   (``--only-binary=:all:``, ``manylinux2014_<cpu>``): the library's dependencies, the
@@ -93,8 +93,9 @@ FORBIDDEN_DISTRIBUTIONS = frozenset(
         "langchain-valkey-semcache-tests",
     }
 )
-# Source files of the app that stay in the repository (the local demo needs the engine).
-APP_EXCLUDE = frozenset({"demo.py"})
+# Source files of the app that stay in the repository: `make demo` and `make run` start the
+# local engine and the offline MiniLM, which the runtime never has.
+APP_EXCLUDE = frozenset({"demo.py", "local.py"})
 KEPT_SCRIPTS = frozenset({"opentelemetry-instrument"})
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -252,8 +253,9 @@ def check(staging: Path, arch: Arch) -> None:
     for needed in ("main.py", "agentcore_app/__main__.py", f"bin/{ENTRYPOINT[0]}"):
         if not (staging / needed).is_file():
             problems.append(f"{needed} is missing")
-    if (staging / "agentcore_app" / "demo.py").exists():
-        problems.append("agentcore_app/demo.py (development only) is in the package")
+    for name in sorted(APP_EXCLUDE):
+        if (staging / "agentcore_app" / name).exists():
+            problems.append(f"agentcore_app/{name} (development only) is in the package")
     if problems:
         raise PackageError("the package breaks the rules:\n  - " + "\n  - ".join(problems))
 
