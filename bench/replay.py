@@ -279,6 +279,7 @@ def new_cache(emb: Embeddings, url: str, threshold: float, config: str) -> Valke
     return ValkeySemanticCache(
         emb, url=url, index_name=f"replay_{uuid.uuid4().hex[:12]}", dims=dims,
         similarity_threshold=threshold, verifier=make_verifier(config), on_error="raise",
+        socket_timeout_seconds=30.0,  # a loaded machine must not turn into an error
     )  # fmt: skip
 
 
