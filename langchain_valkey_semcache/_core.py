@@ -66,6 +66,22 @@ class EmbedMany:
 
 
 @dataclass(frozen=True)
+class OnPrimaries:
+    """Effect: run ``command`` on every primary of a cluster client, one by one; the result
+    is a list with each node's reply or its :class:`SemanticCacheError`, or None for a
+    client that is not a cluster client."""
+
+    command: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Effect: wait ``seconds`` (a short, bounded wait; never on the lookup path)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Verify:
     """Effect: ask the verifier whether ``cached``'s answer may answer ``query``."""
 
@@ -74,12 +90,16 @@ class Verify:
     similarity: float
 
 
-Effect = Embed | EmbedMany | Run | Scan | Verify
+Effect = Embed | EmbedMany | Run | Scan | Verify | OnPrimaries | Sleep
 Flow = Generator[Effect, Any, T]
 
 _LOG_WINDOW_SECONDS = 30.0
 _UNLINK_BATCH = 500
 _PIPELINE_BATCH = 1000
+# How long a new index may take to reach every primary of a cluster (the coordinator
+# propagates FT.CREATE in the background; locally it takes a few milliseconds).
+_SPREAD_WAIT_SECONDS = 2.0
+_SPREAD_POLL_SECONDS = 0.05
 
 
 def _ms(start: float) -> float:
@@ -115,7 +135,7 @@ class CacheCore:
         self.config = config
         self.verify = verify
         self.dim: int | None = config.dims
-        self.engine = proto.Engine(None, None)
+        self.engine = proto.Engine()
         self._engine_known = False
         self._index_ready = False
         self._index_checked = 0.0
@@ -206,16 +226,16 @@ class CacheCore:
     # -- flows -------------------------------------------------------------------------
 
     def probe(self) -> Flow[None]:
-        """Learn which search module runs (for engine-specific clauses)."""
+        """Check that a search module runs (MODULE LIST, else an FT.INFO that would fail)."""
         try:
             [reply] = yield Run((proto.module_list(),))
             self.engine = proto.parse_modules(reply)
         except CacheUnavailableError:
             raise
         except SemanticCacheError:  # MODULE LIST may be disabled (managed services)
-            self.engine = proto.Engine(None, None)
+            self.engine = proto.Engine()
         self._engine_known = True
-        if self.engine.module is None:
+        if self.engine.listed is not True:
             try:
                 yield Run((proto.info_index(self.config.index_name),))
             except proto.IndexMissingError:
@@ -233,19 +253,65 @@ class CacheCore:
         if not self._engine_known:
             yield from self.probe()
         spec = self._spec(dim)
+        created = False
         try:
             [reply] = yield Run((proto.info_index(spec.name),))
         except proto.IndexMissingError:
             try:
                 yield Run((proto.create_index(spec),))
-                reply = None
+                created = True
             except proto.IndexExistsError:  # created concurrently by another process
-                [reply] = yield Run((proto.info_index(spec.name),))
-        if reply is not None:
-            proto.check_index(proto.parse_info(reply), spec)
+                pass
+            [reply] = yield Run((proto.info_index(spec.name),))
+        info = proto.parse_info(reply)
+        if not created:
+            proto.check_index(info, spec)
+        yield from self._learn_engine(info, spec)
+        yield from self._check_spread(spec.name, wait=created)
         self.dim = dim
         self._index_ready = True
         self._index_checked = time.monotonic()
+
+    def _learn_engine(self, info: proto.IndexInfo, spec: proto.IndexSpec) -> Flow[None]:
+        """Name the engine by FT.INFO's shape; send RediSearch's ``HYBRID_POLICY BATCHES``
+        only after the server accepted it in a probe query (valkey-search rejects it)."""
+        if self.engine.name is not None and self.engine.name == info.engine:
+            return
+        accepted = False
+        if info.engine == proto.REDISEARCH:
+            try:
+                [reply] = yield Run((proto.knn_probe(spec.name, spec.dim),))
+                proto.parse_search(reply)
+                accepted = True
+            except ProtocolError:
+                accepted = False
+        self.engine = replace(self.engine, name=info.engine, hybrid_policy=accepted)
+
+    def _check_spread(self, name: str, *, wait: bool) -> Flow[None]:
+        """In cluster mode the index must exist on every primary: only then does the engine
+        search across shards (valkey-search with its coordinator). A module without one
+        answers a KNN from one shard: partial results, silently. Refuse that."""
+        deadline = time.monotonic() + (_SPREAD_WAIT_SECONDS if wait else 0.0)
+        while True:
+            replies = yield OnPrimaries(proto.info_index(name))
+            if replies is None:  # not a cluster client
+                return
+            for reply in replies:
+                if isinstance(reply, SemanticCacheError) and not isinstance(
+                    reply, proto.IndexMissingError
+                ):
+                    raise reply
+            missing = sum(isinstance(r, proto.IndexMissingError) for r in replies)
+            if not missing:
+                return
+            if time.monotonic() >= deadline:
+                raise ConfigurationError(
+                    f"cluster mode without cross-shard search: index {name!r} exists on "
+                    f"{len(replies) - missing} of {len(replies)} primaries, so a search would "
+                    "see one shard. valkey-search needs its coordinator (loadmodule ... "
+                    "--use-coordinator; ElastiCache for Valkey runs it in cluster mode)"
+                )
+            yield Sleep(_SPREAD_POLL_SECONDS)
 
     def _embed(self, text: str) -> Flow[bytes]:
         vector = yield Embed(text)
@@ -269,7 +335,7 @@ class CacheCore:
                 self.config.index_name, part, ns, blob, k, self.config.hnsw_ef_runtime, batches
             )
 
-        batches = self.engine.redisearch
+        batches = self.engine.hybrid_policy
         try:
             [reply] = yield Run((command(batches),))
         except (proto.IndexMissingError, ProtocolError):
