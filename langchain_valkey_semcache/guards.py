@@ -171,9 +171,22 @@ _WH = {"why": "why", "when": "when", "where": "where", "who": "who", "whom": "wh
 _HOW_QUANTITY = {"many", "much", "long", "old", "often", "far"}
 
 
+# "Can you explain X?", "Could someone tell me X?": a polite request, not a yes/no question.
+_ASKING = {"can", "could", "would", "will"}
+_ASKED = {"you", "someone", "anyone", "somebody", "anybody"}
+_REQUESTS = {
+    "explain", "tell", "describe", "give", "list", "suggest", "recommend", "share", "help",
+    "show", "name", "define", "summarize", "summarise",
+}  # fmt: skip
+
+
 def _question_type(p: _Parsed) -> str | None:
     """why/when/where/who/quantity/yesno/open (what, which, how), or None when unclear."""
     stems = p.stems
+    if len(stems) > 2 and stems[0] in _ASKING and stems[1] in _ASKED:
+        rest = stems[3:] if stems[2] == "please" else stems[2:]
+        if rest and rest[0] in _REQUESTS:
+            return "open"
     for i, s in enumerate(stems[:2]):  # allow one leading word ("So, is...", "And why...")
         if s == "how" and i + 1 < len(stems) and stems[i + 1] in _HOW_QUANTITY:
             return "quantity"

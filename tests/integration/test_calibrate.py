@@ -145,8 +145,10 @@ def test_guards_allow_a_looser_threshold(
     argv = [str(pairs), "--max-wrong-share", "0.05"]  # the guards are the default verifier
     assert calibrate.main(argv, embeddings=emb) == 0
     out = capsys.readouterr().out
-    # the install/uninstall trap is rejected by the guards; "Is Rust hard?" is not
-    assert "ValkeySemanticCache(embeddings, url=..., similarity_threshold=0.88)" in out
+    # every trap is rejected by the guards: install/uninstall (opposites), "What is Rust?" /
+    # "Is Rust hard?" and "What is tea?" / "Where does tea grow?" (question_type)
+    assert "| **0.50 (chosen)** | 4 | 4 / 0 / 0 | 100.0% | 0.0% | 0.0% |" in out
+    assert "ValkeySemanticCache(embeddings, url=..., similarity_threshold=0.50)" in out
 
 
 def test_unreachable_target_exits_non_zero(
