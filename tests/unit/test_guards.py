@@ -70,7 +70,9 @@ def test_question_type_is_a_default_check() -> None:
     assert loose.verify(*blog, 0.90) is True
     assert conflict("How do I learn French?", "What is the best way to learn French?") is None
     # a polite request is not a yes/no question
-    assert conflict("What is semantic caching?", "Can you explain what semantic caching is?") is None
+    assert (
+        conflict("What is semantic caching?", "Can you explain what semantic caching is?") is None
+    )
     assert conflict("Could someone please tell me what a VPN is?", "What is a VPN?") is None
     assert conflict("Can you swim?", "What is swimming?") == "question_type"
 
