@@ -22,7 +22,7 @@ help:
 	@echo "make lint      ruff + mypy, read-only"
 	@echo "make format    rewrite the code with ruff (format + safe fixes)"
 	@echo "make dist      wheel + sdist of the library into dist/"
-	@echo "make bench     performance benchmark (about 12 minutes; python bench/perf.py --quick: seconds)"
+	@echo "make bench     performance benchmarks (about 12 minutes; python bench/perf.py --quick: seconds), then bench/otel_overhead.py"
 	@echo "make synth     CloudFormation template into infra/cdk.out, offline"
 	@echo "make deploy    deploy the stack to AWS (ENV=dev; needs credentials and Docker)"
 	@echo "make destroy   remove the deployed stack (ENV=dev)"
@@ -137,6 +137,7 @@ $(BENCH_STAMP): bench/requirements-compare.txt
 
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/perf.py
+	$(BIN)/python bench/otel_overhead.py
 
 # Everything the project's commands create (environments, caches, builds, bench output).
 clean:
