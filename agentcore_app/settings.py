@@ -41,6 +41,7 @@ class Settings:
     cache_judge: bool = False
     cache_judge_max_calls_per_minute: int = 60
     cache_judge_trust_above: float = 0.97
+    otel_console: bool = False
 
     @property
     def valkey_url(self) -> str:
@@ -119,6 +120,7 @@ class Settings:
                 lambda t: math.isfinite(t) and 0 < t <= 1,
                 "a cosine similarity in (0, 1]",
             ),
+            otel_console=get("SEMCACHE_OTEL_CONSOLE", False, boolean, None, "true or false"),
         )
         if settings.cache_judge and settings.llm_model_id == OFFLINE_LLM:
             problems.append("CACHE_JUDGE=true needs a Bedrock LLM_MODEL_ID, not the offline model")

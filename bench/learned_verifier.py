@@ -1,6 +1,6 @@
 """Does a verifier learned from labelled pairs cut the wrong share of hits beyond the guards?
 
-Cross-fitted: the stream (default ``../shared/data/dev_stream.jsonl``) is split into two
+Cross-fitted: the stream (e.g. ``dev_stream.jsonl`` of the evaluation data) is split into two
 halves by pair-graph component (``replay.split_half``), and models trained on one half
 verify the replay of the other. A half's training pairs: the ``dev.jsonl`` pairs whose
 questions are in it (label ``duplicate``) and, with every query stored, each query's 3
@@ -16,8 +16,8 @@ Each half is replayed by an exact in-memory simulation of ValkeySemanticCache (t
 candidates at the threshold or above, the first one the verifier accepts is served, a miss
 is stored; it gives ``bench/replay.py --half H``'s numbers); counts are summed over halves.
 
-    python bench/learned_verifier.py
-    python bench/learned_verifier.py --skip-cross-encoder --thresholds 0.86 0.88
+    python bench/learned_verifier.py DATA/dev_stream.jsonl
+    python bench/learned_verifier.py DATA/dev_stream.jsonl --skip-cross-encoder --thresholds 0.86
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import table
-from replay import DATA, embed_all, read_jsonl, split_half
+from replay import embed_all, read_jsonl, require, sibling, split_half
 
 from langchain_valkey_semcache._prompt import normalize
 from langchain_valkey_semcache.embeddings import MiniLMEmbeddings
@@ -218,9 +218,10 @@ def verifiers(
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("stream", nargs="?", type=Path, default=DATA / "dev_stream.jsonl")
-    p.add_argument("--pairs", type=Path, default=DATA / "dev.jsonl",
-                   help="labelled pairs: training data; their graph splits the stream")  # fmt: skip
+    p.add_argument("stream", type=Path, help="the labelled stream, e.g. DATA/dev_stream.jsonl")
+    p.add_argument("--pairs", type=Path,
+                   help="labelled pairs: training data; their graph splits the stream "
+                   "(default: dev.jsonl beside dev_stream.jsonl)")  # fmt: skip
     p.add_argument("--thresholds", type=float, nargs="+", default=[0.84, 0.86, 0.88, 0.90])
     p.add_argument("--probs", type=float, nargs="+", default=[0.5, 0.7, 0.9],
                    help="a learned verifier accepts at this probability or above")  # fmt: skip
@@ -233,7 +234,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    stream, dev = read_jsonl(args.stream), read_jsonl(args.pairs)
+    args.pairs = require(args.pairs or sibling(args.stream, ""), "pairs")
+    stream, dev = read_jsonl(require(args.stream, "stream")), read_jsonl(args.pairs)
     texts = [r["query"] for r in stream] + [p[q] for p in dev for q in ("q1", "q2")]
     vectors = embed_all(texts, MiniLMEmbeddings(), "minilm").vectors
     halves = load_halves(stream, args.pairs, vectors)

@@ -1,12 +1,23 @@
 """Hit correctness of ValkeySemanticCache on a labelled question stream.
 
-Replays a stream of ``{"t", "query", "class_id"}`` lines (default: the project's
-``../shared/data/dev_stream.jsonl``) through the public API, as an application would:
-``search()``, and ``store()`` on a miss. A hit is *correct* when the served entry was
-stored for a question of the same ``class_id``; a query is a *possible* hit when an earlier
-question of its class was in the stream. One row per (configuration, threshold), each on a
-fresh index of the real local engine. Embeddings are computed once (one batch call, cached
-under ``bench/out/embeddings/``) and replayed from memory, so a row takes seconds.
+Replays a stream of ``{"t", "query", "class_id"}`` lines (e.g. ``dev_stream.jsonl`` of the
+evaluation data, see the README's "Hit correctness") through the public API, as an
+application would: ``search()``, and ``store()`` on a miss. One row per (configuration,
+threshold), each on a fresh index of the real local engine. Embeddings are computed once
+(one batch call, cached under ``bench/out/embeddings/``) and replayed from memory, so a row
+takes seconds.
+
+Two yardsticks, side by side:
+
+- **verdicts** (``--verdicts``, default ``<name>_verdicts.jsonl`` beside ``<name>_stream.jsonl``
+  when it exists): pairs read by people, ``{"cached", "query", "verdict"}`` with R reusable,
+  B borderline, D different. A served pair of the same ``class_id`` is correct; one of
+  another class is judged by its verdict, else counted wrong (and as "no verdict"). *caught* =
+  correct hits / possible hits (queries with an earlier same-class question or an earlier
+  question judged R); *wrong* = D / hits; *wrong+borderline* = (D + B) / hits.
+- **labels**: a hit is correct when the served entry has the same ``class_id``; possible
+  hits are queries with an earlier question of their class. Quora's labels over-count
+  wrong hits (many label-wrong pairs are reusable), so the verdicts come first.
 
 ``--pairs FILE`` (``{"q1", "q2", "duplicate"}`` lines, e.g. ``probes.jsonl``) stores each q1
 and looks its q2 up instead, in a namespace of its own, and reports served/not served
@@ -15,8 +26,9 @@ against the label.
 Economics (defaults from the seed blog, see ``Economics``): average latency and daily cost
 without the cache and with it, and wrong answers served per day.
 
-    python bench/replay.py --thresholds 0.80 0.86 0.90 0.94 --configs static guards
-    python bench/replay.py --pairs ../shared/data/probes.jsonl --configs static guards
+    python bench/replay.py DATA/dev_stream.jsonl --thresholds 0.86 0.90 --configs static guards
+    python bench/replay.py DATA/dev_stream.jsonl --half 0 --thresholds 0.90
+    python bench/replay.py --pairs DATA/probes.jsonl --configs static guards
 """
 
 from __future__ import annotations
@@ -48,8 +60,8 @@ from langchain_valkey_semcache.judge import JudgeVerifier, bedrock_judge_model
 from langchain_valkey_semcache.verification import AllOf
 
 HERE = Path(__file__).parent
-DATA = HERE.parent.parent / "shared" / "data"
 OUT = HERE / "out"
+VERDICTS = {"R": "reusable", "B": "borderline", "D": "different"}
 
 
 @dataclass(frozen=True)
@@ -87,39 +99,59 @@ class Row:
     possible: int = 0
     hits: int = 0
     exact: int = 0
-    wrong: int = 0
+    wrong: int = 0  # by labels: another class_id
     latency_s: list[float] = field(default_factory=list)
     wrong_pairs: list[tuple[str, str, float]] = field(default_factory=list)
+    # by verdicts (where a pair has one, else by class_id)
+    judged: dict[str, int] = field(default_factory=lambda: dict.fromkeys("RBD", 0))
+    no_verdict: int = 0  # served pairs of different classes without a verdict (count as D)
+    possible_judged: int = 0
 
     @property
     def correct(self) -> int:
         return self.hits - self.wrong
 
     def rates(self) -> tuple[float, float, float]:
-        """Hit rate, wrong share of hits, share of possible hits caught."""
+        """Hit rate, wrong share of hits, share of possible hits caught (by labels)."""
         return (
             self.hits / max(1, self.queries),
             self.wrong / max(1, self.hits),
             self.correct / max(1, self.possible),
         )
 
-    def cells(self, econ: Economics) -> list[str]:
+    def judged_rates(self) -> tuple[float, float, float]:
+        """By verdicts: caught, wrong (D) share of hits, wrong+borderline (D + B) share."""
+        j, hits = self.judged, max(1, self.hits)
+        return j["R"] / max(1, self.possible_judged), j["D"] / hits, (j["D"] + j["B"]) / hits
+
+    def cells(self, econ: Economics, verdicts: bool) -> list[str]:
         hit, wrong, caught = self.rates()
         embedded = (self.queries - self.exact) / max(1, self.queries)
         cost = econ.queries_per_day * ((1 - hit) * econ.llm_price + embedded * econ.embedding_price)
         cost += econ.cache_cost_per_day
         latency = float(np.mean(self.latency_s)) if self.latency_s else 0.0
+        day = econ.queries_per_day * hit
+        head = [self.config, f"{self.threshold:.2f}", f"{hit:.1%}"]
+        labels = [f"{caught:.1%}", f"{wrong:.1%}"]
+        tail = [f"{self.hits}/{self.queries}", f"{latency:.2f}", f"{cost:.1f}"]
+        if not verdicts:
+            return [*head, *labels, *tail, f"{day * wrong:,.0f}"]
+        v_caught, v_wrong, v_both = self.judged_rates()
         return [
-            self.config, f"{self.threshold:.2f}", f"{hit:.1%}", f"{wrong:.1%}", f"{caught:.1%}",
-            f"{self.hits}/{self.queries}", f"{self.possible}", f"{latency:.2f}",
-            f"{cost:.1f}", f"{econ.queries_per_day * hit * wrong:,.0f}",
+            *head, f"{v_caught:.1%}", f"{v_wrong:.1%}", f"{v_both:.1%}", str(self.no_verdict),
+            *labels, *tail, f"{day * v_wrong:,.0f}", f"{day * (v_both - v_wrong):,.0f}",
         ]  # fmt: skip
 
 
-HEADERS = (
-    "config", "threshold", "hit rate", "wrong share", "caught", "hits", "possible",
-    "avg latency s", "cost $/day", "wrong answers/day",
-)  # fmt: skip
+def headers(verdicts: bool) -> tuple[str, ...]:
+    head, tail = ("config", "threshold", "hit rate"), ("hits", "avg latency s", "cost $/day")
+    labels = ("labels: caught", "labels: wrong")
+    if not verdicts:
+        return (*head, *labels, *tail, "wrong answers/day")
+    return (
+        *head, "caught", "wrong (D)", "wrong+borderline", "no verdict", *labels, *tail,
+        "wrong/day", "borderline/day",
+    )  # fmt: skip
 
 
 def make_verifier(name: str) -> Any:
@@ -163,6 +195,36 @@ def read_jsonl(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
                 if limit is not None and len(rows) >= limit:
                     break
     return rows
+
+
+def require(path: Path, what: str) -> Path:
+    """``path`` if it exists, else exit with one line (the data is not in the repository)."""
+    if not path.is_file():
+        raise SystemExit(
+            f"{path}: no such {what} file (the evaluation data is not shipped with the "
+            "project; see the README's 'Hit correctness' for where it comes from)"
+        )
+    return path
+
+
+Verdicts = dict[tuple[str, str], str]
+
+
+def read_verdicts(path: Path) -> Verdicts:
+    """``{"cached", "query", "verdict"}`` lines -> {(query, cached) normalized: R/B/D}."""
+    out: Verdicts = {}
+    for n, row in enumerate(read_jsonl(require(path, "verdicts")), 1):
+        verdict = str(row.get("verdict", "")).upper()
+        if verdict not in VERDICTS or "cached" not in row or "query" not in row:
+            raise SystemExit(f"{path}:{n}: need cached, query and verdict (R, B or D)")
+        out[normalize(row["query"]), normalize(row["cached"])] = verdict
+    return out
+
+
+def sibling(stream: Path, name: str) -> Path:
+    """``dev_stream.jsonl`` -> ``dev_<name>`` (``dev.jsonl`` for an empty name)."""
+    stem = stream.name.removesuffix(".jsonl").removesuffix("_stream")
+    return stream.with_name(f"{stem}_{name}" if name else f"{stem}.jsonl")
 
 
 def split_half(stream: list[dict[str, Any]], pairs: Path, half: int) -> list[dict[str, Any]]:
@@ -217,18 +279,45 @@ def new_cache(emb: Embeddings, url: str, threshold: float, config: str) -> Valke
     return ValkeySemanticCache(
         emb, url=url, index_name=f"replay_{uuid.uuid4().hex[:12]}", dims=dims,
         similarity_threshold=threshold, verifier=make_verifier(config), on_error="raise",
+        socket_timeout_seconds=30.0,  # a loaded machine must not turn into an error
     )  # fmt: skip
+
+
+def judge(verdicts: Verdicts, query: str, cached: str, same_class: bool) -> str:
+    """R for the same class, else the pair's verdict (R, B or D), else "" (none)."""
+    if same_class:
+        return "R"
+    return verdicts.get((normalize(query), normalize(cached)), "")
+
+
+def possible_by_verdicts(stream: list[dict[str, Any]], verdicts: Verdicts) -> list[bool]:
+    """Per query: an earlier question of its class, or one judged reusable for it."""
+    reusable: dict[str, set[str]] = {}
+    for (query, cached), verdict in verdicts.items():
+        if verdict == "R":
+            reusable.setdefault(query, set()).add(cached)
+    seen_class: set[Any] = set()
+    seen_text: set[str] = set()
+    out = []
+    for item in stream:
+        text = normalize(item["query"])
+        out.append(item["class_id"] in seen_class or bool(reusable.get(text, set()) & seen_text))
+        seen_class.add(item["class_id"])
+        seen_text.add(text)
+    return out
 
 
 def replay_stream(
     stream: list[dict[str, Any]], emb: Embeddings, url: str, threshold: float, config: str,
-    econ: Economics,
+    econ: Economics, verdicts: Verdicts | None = None,
 ) -> Row:  # fmt: skip
     row = Row(config, threshold)
     cache = new_cache(emb, url, threshold, config)
     key_class: dict[str, Any] = {}
     key_text: dict[str, str] = {}
     seen: set[Any] = set()
+    if verdicts is not None:
+        row.possible_judged = sum(possible_by_verdicts(stream, verdicts))
     try:
         for item in stream:
             cls = item["class_id"]
@@ -241,10 +330,15 @@ def replay_stream(
             if result.hit is not None:
                 row.hits += 1
                 row.exact += result.hit.exact
-                if key_class.get(result.hit.key) != cls:
+                cached = key_text.get(result.hit.key, "")
+                same = key_class.get(result.hit.key) == cls
+                if not same:
                     row.wrong += 1
-                    cached = key_text.get(result.hit.key, "")
                     row.wrong_pairs.append((item["query"], cached, result.hit.similarity))
+                if verdicts is not None:
+                    verdict = judge(verdicts, item["query"], cached, same)
+                    row.no_verdict += not verdict
+                    row.judged[verdict or "D"] += 1
                 embed_s = 0.0 if result.hit.exact else econ.embedding_latency_s
                 row.latency_s.append(embed_s + cache_s)
                 continue
@@ -287,7 +381,9 @@ def replay_pairs(
 # -- output ----------------------------------------------------------------------------
 
 
-def plot(rows: list[Row], path: Path, title: str) -> None:
+def plot(rows: list[Row], path: Path, title: str, verdicts: bool = False) -> None:
+    """Left: hit rate and wrong share against the threshold. Right: caught against the
+    wrong share (and, with verdicts, against the wrong+borderline share too)."""
     try:
         import matplotlib
 
@@ -297,21 +393,28 @@ def plot(rows: list[Row], path: Path, title: str) -> None:
         print(f"matplotlib is not installed: no plot at {path}", file=sys.stderr)
         return
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    basis = "verdicts" if verdicts else "labels"
     for i, config in enumerate(dict.fromkeys(r.config for r in rows)):
         mine = sorted((r for r in rows if r.config == config), key=lambda r: r.threshold)
         xs = [r.threshold for r in mine]
-        hit, wrong, caught = zip(*(r.rates() for r in mine), strict=True)
+        hit = [r.rates()[0] for r in mine]
+        if verdicts:
+            caught, wrong, both = zip(*(r.judged_rates() for r in mine), strict=True)
+        else:
+            _, wrong, caught = zip(*(r.rates() for r in mine), strict=True)
         color = f"C{i}"
         left.plot(xs, hit, "-o", color=color, label=f"{config}: hit rate")
         left.plot(xs, wrong, "--s", color=color, label=f"{config}: wrong share of hits")
-        right.plot(wrong, caught, "-o", color=color, label=config)
+        right.plot(wrong, caught, "-o", color=color, label=f"{config}: wrong (D)")
+        if verdicts:
+            right.plot(both, caught, ":^", color=color, label=f"{config}: wrong+borderline")
         for x, y, t in zip(wrong, caught, xs, strict=True):
             right.annotate(f"{t:.2f}", (x, y), fontsize=7, xytext=(3, 3),
                            textcoords="offset points")  # fmt: skip
     left.set_xlabel("similarity_threshold (cosine)")
     left.set_ylabel("share of queries / of hits")
-    right.set_xlabel("wrong share of hits (label-based)")
-    right.set_ylabel("share of possible hits caught")
+    right.set_xlabel(f"share of hits that are wrong ({basis})")
+    right.set_ylabel(f"share of possible hits caught ({basis})")
     right.set_title("trade-off: up and to the left is better", fontsize=9)
     for ax in (left, right):
         ax.grid(alpha=0.3)
@@ -345,8 +448,6 @@ def pair_detail(
 
 
 # -- label audit ----------------------------------------------------------------------
-
-VERDICTS = {"R": "reusable", "B": "borderline", "D": "different"}
 
 
 def pair_id(query: str, cached: str) -> str:
@@ -403,7 +504,8 @@ def audit_table(rows: list[Row], path: Path) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("stream", nargs="?", type=Path, default=DATA / "dev_stream.jsonl")
+    p.add_argument("stream", nargs="?", type=Path,
+                   help="stream to replay, e.g. DATA/dev_stream.jsonl (or --pairs)")  # fmt: skip
     p.add_argument("--pairs", type=Path, help="pairs file: store q1, look q2 up")
     p.add_argument("--thresholds", type=float, nargs="+", default=[0.80, 0.86, 0.90, 0.94])
     p.add_argument("--configs", nargs="+", default=["static", "guards"],
@@ -411,34 +513,50 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, help="replay only the first N queries (smoke run)")
     p.add_argument("--half", type=int, choices=(0, 1),
                    help="keep one half of the stream, split by pair-graph component")  # fmt: skip
-    p.add_argument("--split-pairs", type=Path, default=DATA / "dev.jsonl",
-                   help="pairs whose graph defines the halves (default dev.jsonl)")  # fmt: skip
+    p.add_argument("--split-pairs", type=Path,
+                   help="pairs whose graph defines the halves (default: dev.jsonl beside "
+                   "dev_stream.jsonl)")  # fmt: skip
+    p.add_argument("--verdicts", type=Path,
+                   help="read pairs {cached, query, verdict R/B/D} (default: dev_verdicts.jsonl "
+                   "beside dev_stream.jsonl, when it exists)")  # fmt: skip
     p.add_argument("--embeddings", choices=("minilm",), default="minilm")
     p.add_argument("--url", help="an existing valkey + search server (default: start one)")
-    p.add_argument("--plot", type=Path, default=OUT / "replay.png")
+    p.add_argument("--plot", type=Path, help="write a PNG of the rows there (default: none)")
     p.add_argument("--audit", type=Path,
                    help="verdicts TSV (pair_id, R/B/D): audit-adjusted wrong shares")  # fmt: skip
     p.add_argument("--audit-sample", type=int, metavar="N",
                    help="write N seeded wrong hits of the last row to bench/out/")  # fmt: skip
     for f in Economics.__dataclass_fields__.values():
         p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if (args.stream is None) == (args.pairs is None):
+        p.error("give a stream file (e.g. DATA/dev_stream.jsonl) or --pairs FILE")
+    return args
 
 
 def main(argv: Sequence[str] | None = None, embeddings: Embeddings | None = None) -> list[Row]:
     """Run the benchmark; ``embeddings`` replaces ``--embeddings`` (tests)."""
     args = parse_args(argv)
     econ = Economics(**{k: getattr(args, k) for k in Economics.__dataclass_fields__})
+    source = require(args.pairs or args.stream, "pairs" if args.pairs else "stream")
+    verdicts = None
+    if args.pairs is None:
+        path = args.verdicts or sibling(source, "verdicts.jsonl")
+        if args.verdicts is not None or path.is_file():
+            verdicts = read_verdicts(path)
+            print(f"verdicts: {path} ({len(verdicts)} pairs)", file=sys.stderr)
+    for config in args.configs:
+        make_verifier(config)  # fail fast on a bad name
+    items = read_jsonl(source, None if args.half is not None else args.limit)
+    if args.pairs is None and args.half is not None:
+        split = require(args.split_pairs or sibling(source, ""), "split pairs")
+        items = split_half(items, split, args.half)[: args.limit]
     if embeddings is None:
         from langchain_valkey_semcache.embeddings import MiniLMEmbeddings
 
         embeddings, cache_name = MiniLMEmbeddings(), "minilm"
     else:
         cache_name = None
-    source = args.pairs or args.stream
-    items = read_jsonl(source, None if args.half is not None else args.limit)
-    if args.pairs is None and args.half is not None:
-        items = split_half(items, args.split_pairs, args.half)[: args.limit]
     texts = [t for it in items for t in ((it["q1"], it["q2"]) if args.pairs else (it["query"],))]
     emb = embed_all(texts, embeddings, cache_name)
     engine = None if args.url else LocalEngine().start()
@@ -447,15 +565,13 @@ def main(argv: Sequence[str] | None = None, embeddings: Embeddings | None = None
         rows: list[Row] = []
         pair_results = []
         for config in args.configs:
-            make_verifier(config)  # fail fast on a bad name
-        for config in args.configs:
             for threshold in args.thresholds:
                 started = time.perf_counter()
                 if args.pairs:
                     row, outcomes = replay_pairs(items, emb, url, threshold, config)
                     pair_results.append((row, outcomes))
                 else:
-                    row = replay_stream(items, emb, url, threshold, config, econ)
+                    row = replay_stream(items, emb, url, threshold, config, econ, verdicts)
                 rows.append(row)
                 print(f"{config} @ {threshold:.2f}: {time.perf_counter() - started:.1f}s",
                       file=sys.stderr)  # fmt: skip
@@ -475,7 +591,14 @@ def main(argv: Sequence[str] | None = None, embeddings: Embeddings | None = None
         if len(items) <= 50:
             print(pair_detail(items, pair_results))
     else:
-        print(table(HEADERS, [r.cells(econ) for r in rows]))
+        if verdicts is not None:
+            print(f"possible hits: {rows[0].possible_judged} by verdicts, "
+                  f"{rows[0].possible} by labels")  # fmt: skip
+        print(
+            table(
+                headers(verdicts is not None), [r.cells(econ, verdicts is not None) for r in rows]
+            )
+        )
         if args.audit:
             print(audit_table(rows, args.audit))
         if args.audit_sample:
@@ -483,7 +606,7 @@ def main(argv: Sequence[str] | None = None, embeddings: Embeddings | None = None
             name = f"audit-{source.stem}-{last.config}-{last.threshold:.2f}.tsv"
             write_audit_sample(last, args.audit_sample, OUT / name, source.name)
     if args.plot and len(args.thresholds) > 1:
-        plot(rows, args.plot, f"{what} ({len(items)})")
+        plot(rows, args.plot, f"{what} ({len(items)})", verdicts is not None)
     return rows
 
 

@@ -183,6 +183,12 @@ class CacheCore:
         self._down_until = 0.0
         self._log_state: dict[str, tuple[float, int]] = {}
 
+    def engine_info(self) -> tuple[str | None, int | None]:
+        """(engine name, MODULE LIST version) as this core learned them: the name from
+        FT.INFO's shape once the index was checked, the version from :meth:`probe`; None
+        for what is not known yet (or hidden: MODULE LIST may be disabled)."""
+        return self.engine.name, self.engine.version
+
     # -- keys and partitions -----------------------------------------------------------
 
     def partition(self, llm_string: str, context: str) -> str:
@@ -387,8 +393,8 @@ class CacheCore:
         self._memo.put(text, blob)
         return blob
 
-    def _knn(self, part: str, ns: str, blob: bytes) -> Flow[list[proto.Candidate]]:
-        """The nearest entries of one partition, nearest first.
+    def _knn(self, part: str | None, ns: str, blob: bytes) -> Flow[list[proto.Candidate]]:
+        """The nearest entries of one partition (every one of ``ns`` if None), nearest first.
 
         On RediSearch the query asks for ``HYBRID_POLICY BATCHES`` (fast when the partition
         is large), but batches can skip matches of a small partition whose vectors also
@@ -446,7 +452,8 @@ class CacheCore:
         if text is None or self.backing_off():
             self.count(skipped=1, misses=1)
             reason = why or "cache unavailable, retrying later"
-            return CacheLookup(None, None, Timings(total_ms=_ms(start)), skipped=reason)
+            timings = Timings(total_ms=_ms(start))
+            return CacheLookup(None, None, timings, skipped=reason, threshold=threshold)
         part, ns = self.partition(llm_string, parts.context), self.namespace_tag(namespace)
         key = self.key(ns, part, text)
 
@@ -462,7 +469,7 @@ class CacheCore:
             timings = Timings(search_ms=_ms(start), total_ms=_ms(start))
             hit = CacheHit(gens, 1.0, text, key, True, timings)
             self.count(hits=1, exact_hits=1)
-            return CacheLookup(hit, 1.0, timings)
+            return CacheLookup(hit, 1.0, timings, threshold=threshold)
 
         t_embed = time.perf_counter()
         blob = self._memo.get(text)
@@ -477,6 +484,7 @@ class CacheCore:
         search_ms = _ms(t_search)
         best = live[0].similarity if live else None
         chosen = None
+        rejected = 0
         t_verify = time.perf_counter()
         for cand in live:
             if cand.similarity < threshold or cand.answer is None:
@@ -484,15 +492,19 @@ class CacheCore:
             if not self.verify or (yield Verify(text, cand.prompt or "", cand.similarity)):
                 chosen = cand
                 break
-            self.count(rejected=1)
+            rejected += 1
+        self.count(rejected=rejected)
         timings = Timings(embedding_ms, search_ms, _ms(start), _ms(t_verify))
+        miss = CacheLookup(
+            None, best, timings, threshold=threshold, candidates=len(live), rejected=rejected
+        )
         if chosen is None or chosen.answer is None:
             self.count(misses=1)
-            return CacheLookup(None, best, timings)
+            return miss
         gens = deserialize(chosen.answer)
         hit = CacheHit(gens, chosen.similarity, chosen.prompt or "", chosen.key, False, timings)
         self.count(hits=1)
-        return CacheLookup(hit, best, timings)
+        return replace(miss, hit=hit)
 
     def _prepare(
         self, parts: PromptParts, generations: Sequence[Any], ttl_seconds: int | None
@@ -610,14 +622,21 @@ class CacheCore:
         self._grown(added)
         return keys
 
-    def clear(self, namespace: str | None = None, *, all_namespaces: bool = False) -> Flow[int]:
-        """Delete this cache's entries (SCAN + UNLINK, never KEYS); keep the index."""
+    def entry_keys(
+        self, namespace: str | None = None, *, all_namespaces: bool = False
+    ) -> Flow[list[str]]:
+        """The keys of this cache's entries in a namespace (or all), on every primary."""
         pattern = (
             f"{self.config.prefix}*"
             if all_namespaces
             else f"{self.config.prefix}{self.namespace_tag(namespace)}:*"
         )
         keys = yield Scan(pattern)
+        return list(keys)
+
+    def clear(self, namespace: str | None = None, *, all_namespaces: bool = False) -> Flow[int]:
+        """Delete this cache's entries (SCAN + UNLINK, never KEYS); keep the index."""
+        keys = yield from self.entry_keys(namespace, all_namespaces=all_namespaces)
         for i in range(0, len(keys), _UNLINK_BATCH):
             yield Run(tuple(("UNLINK", k) for k in keys[i : i + _UNLINK_BATCH]))
         self._size_checked = -math.inf  # re-read the size at the next lookup

@@ -70,6 +70,10 @@ class IndexInfo:
     metric: str | None
     fields: frozenset[str]
     engine: str | None = None  # REDISEARCH or VALKEY_SEARCH, told apart by the reply's shape
+    schema: tuple[tuple[str, str], ...] = ()
+    """(field, type) in the server's order, e.g. ("vec", "VECTOR")."""
+    vector: dict[str, str | int] | None = None
+    """The vector field's settings: algorithm, data_type, m, ef_construction when shown."""
 
 
 @dataclass(frozen=True)
@@ -164,9 +168,20 @@ def module_list() -> tuple[Any, ...]:
     return ("MODULE", "LIST")
 
 
+def list_indexes() -> tuple[Any, ...]:
+    return ("FT._LIST",)
+
+
+def parse_list(reply: Any) -> list[str]:
+    """Parse FT._LIST: the index names, sorted."""
+    if not isinstance(reply, list | set):
+        raise ProtocolError(f"unexpected FT._LIST reply: {reply!r:.200}")
+    return sorted(_text(name) for name in reply)
+
+
 def knn_search(
     index: str,
-    part: str,
+    part: str | None,
     ns: str,
     vector: bytes,
     k: int,
@@ -176,11 +191,14 @@ def knn_search(
     """KNN restricted, inside the index, to one partition and namespace.
 
     ``batches`` adds RediSearch's ``HYBRID_POLICY BATCHES`` (valkey-search rejects it).
+    ``part=None`` searches every partition of the namespace (the admin command).
     """
     hybrid = " HYBRID_POLICY BATCHES" if batches else ""
+    scope = (
+        f"@{NS}:{{{tag(ns)}}}" if part is None else f"@{PART}:{{{tag(part)}}} @{NS}:{{{tag(ns)}}}"
+    )
     query = (
-        f"(@{PART}:{{{tag(part)}}} @{NS}:{{{tag(ns)}}})"
-        f"=>[KNN {int(k)} @{VEC} $vec EF_RUNTIME {int(ef_runtime)}{hybrid} AS {_SCORE}]"
+        f"({scope})=>[KNN {int(k)} @{VEC} $vec EF_RUNTIME {int(ef_runtime)}{hybrid} AS {_SCORE}]"
     )
     returned = (_SCORE, PROMPT, ANSWER, EXPIRES)
     return (
@@ -197,7 +215,9 @@ def knn_probe(index: str, dim: int) -> tuple[Any, ...]:
 
 # Commands that name no key: a cluster client must be told which node takes them
 # (valkey-search's coordinator fans FT.SEARCH out from any primary).
-_NODE_COMMANDS = frozenset({"FT.CREATE", "FT.INFO", "FT.SEARCH", "FT.DROPINDEX", "MODULE"})
+_NODE_COMMANDS = frozenset(
+    {"FT.CREATE", "FT.INFO", "FT.SEARCH", "FT.DROPINDEX", "FT._LIST", "MODULE"}
+)
 
 
 def names_no_key(command: Sequence[Any]) -> bool:
@@ -313,10 +333,13 @@ def _parse_info(reply: Any) -> IndexInfo:
     metric: str | None = None
     engine: str | None = None
     fields: set[str] = set()
+    schema: list[tuple[str, str]] = []
+    vector: dict[str, str | int] | None = None
     for attr in info.get("attributes", []) or []:
         a = _pairs(attr)
         name = _text(a.get("attribute", a.get("identifier", b"")))
         fields.add(name)
+        schema.append((name, _text(a.get("type", b"?")).upper()))
         nested = _pairs(a["index"]) if "index" in a else {}
         raw_dim = a.get("dim", nested.get("dimensions"))
         raw_metric = a.get("distance_metric", nested.get("distance_metric"))
@@ -325,7 +348,28 @@ def _parse_info(reply: Any) -> IndexInfo:
             engine = VALKEY_SEARCH if "dimensions" in nested else REDISEARCH
         if raw_metric is not None:
             metric = _text(raw_metric).upper()
-    return IndexInfo(num_docs, failures, dim, metric, frozenset(fields), engine)
+        if schema[-1][1] == "VECTOR":
+            vector = _vector_settings(a, nested)
+    return IndexInfo(
+        num_docs, failures, dim, metric, frozenset(fields), engine, tuple(schema), vector
+    )
+
+
+def _vector_settings(attr: dict[str, Any], nested: dict[str, Any]) -> dict[str, str | int]:
+    """HNSW/FLAT settings of a vector field: flat in RediSearch's FT.INFO, under
+    ``index.algorithm`` in valkey-search's."""
+    algorithm = nested.get("algorithm", attr.get("algorithm"))
+    algo = _pairs(algorithm) if isinstance(algorithm, list | dict) else {"name": algorithm}
+    source = {**{k.lower(): v for k, v in attr.items()}, **nested, **algo}
+    out: dict[str, str | int] = {}
+    for key, name in (("name", "algorithm"), ("data_type", "data_type")):
+        if source.get(key) is not None:
+            out[name] = _text(source[key]).upper()
+    for key in ("m", "ef_construction", "ef_runtime"):
+        if source.get(key) is not None:
+            value = source[key]
+            out[key] = value if isinstance(value, int) else int(_text(value))
+    return out
 
 
 def check_index(info: IndexInfo, spec: IndexSpec) -> None:

@@ -1,21 +1,29 @@
-"""Pick ``similarity_threshold`` from labelled question pairs of your own traffic.
+"""Pick ``similarity_threshold`` from question pairs of your own traffic, read by people.
 
-``python -m langchain_valkey_semcache.calibrate PAIRS.jsonl --max-wrong-share 0.05``
+``python -m langchain_valkey_semcache.calibrate PAIRS.jsonl --max-wrong-share 0.03``
 
-Each line of PAIRS.jsonl is ``{"q1": ..., "q2": ..., "duplicate": true|false}``: would the
-answer to q1 be right for q2? Include *related* non-duplicates (same topic, other intent):
-they are what a cache gets wrong. The pairs are embedded with the embeddings the cache
-will use (``--embeddings minilm`` offline, ``--embeddings bedrock --model-id
-amazon.titan-embed-text-v2:0`` in production), and for each threshold the tool counts the
-pairs a cache would serve (cosine similarity at or above it, and, with ``--verifier
-guards``, accepted by :class:`~langchain_valkey_semcache.guards.GuardVerifier`). It picks
-the loosest threshold at and above which the wrong share of served pairs (non-duplicates
-served / all served) stays within the target, prints the table, saves a plot and prints
-the configuration to use.
+Each line of PAIRS.jsonl is one pair: a cached question and a later question, and whether
+the answer to the first may be served for the second. Two formats:
 
-A live cache's wrong share is usually higher than the pairs': there every stored question
-is a candidate, so a query meets more near neighbours than its one partner. Check the
-choice with a replay of a labelled stream (``bench/replay.py``).
+- verdicts: ``{"cached": ..., "query": ..., "verdict": "R"|"B"|"D"}`` (``q1``/``q2`` also
+  work for cached/query): **R** reusable (the answer fully serves the later question),
+  **B** borderline (partly right, too broad or too narrow), **D** different (wrong for it);
+- labels: ``{"q1": ..., "q2": ..., "duplicate": true|false}``: true counts as R, false as D.
+
+Include *related* pairs (same topic, other intent): they are what a cache gets wrong. The
+pairs are embedded with the embeddings the cache will use (``--embeddings minilm`` offline,
+``--embeddings bedrock --model-id amazon.titan-embed-text-v2:0 --region ...`` in
+production). For each threshold the tool counts the pairs a cache would serve: cosine
+similarity at or above it, and accepted by the verifier (by default the cache's own,
+:class:`~langchain_valkey_semcache.guards.GuardVerifier`). It reports *caught* (R pairs
+served / all R pairs), the *wrong* share (D / served) and the *wrong+borderline* share
+((D + B) / served); it picks the loosest threshold at and above which the shares stay within
+the targets, prints the table (the chosen row in it) and the configuration to use, and with
+``--plot PATH`` draws both wrong measures against caught.
+
+A live cache's shares are usually higher than the pairs': there every stored question is a
+candidate, so a query meets more near neighbours than its one partner. Check the choice
+with a replay of a stream of your own traffic (``bench/replay.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +41,21 @@ from langchain_core.embeddings import Embeddings
 from ._prompt import normalize
 from .guards import GuardVerifier
 
+VERDICTS = ("R", "B", "D")
+DEFAULT_BEDROCK_MODEL = "amazon.titan-embed-text-v2:0"
+
 
 @dataclass(frozen=True)
 class Pair:
+    """A cached question ``q1``, a later question ``q2`` and a verdict: R, B or D."""
+
     q1: str
     q2: str
-    duplicate: bool
+    verdict: str
+
+    @property
+    def duplicate(self) -> bool:
+        return self.verdict == "R"
 
 
 @dataclass(frozen=True)
@@ -46,30 +64,58 @@ class ThresholdRow:
 
     threshold: float
     served: int  # pairs served (q2 answered with q1's answer)
-    wrong: int  # served pairs that are not duplicates
-    duplicates: int  # duplicate pairs in the file
+    wrong: int  # served pairs judged D (or labelled not duplicate)
+    reusable: int  # R pairs in the file
+    borderline: int = 0  # served pairs judged B
+
+    @property
+    def correct(self) -> int:
+        return self.served - self.wrong - self.borderline
 
     @property
     def wrong_share(self) -> float:
         return self.wrong / self.served if self.served else 0.0
 
     @property
-    def recall(self) -> float:
-        """Share of the duplicate pairs that are served."""
-        return (self.served - self.wrong) / self.duplicates if self.duplicates else 0.0
+    def wrong_borderline_share(self) -> float:
+        return (self.wrong + self.borderline) / self.served if self.served else 0.0
+
+    @property
+    def caught(self) -> float:
+        """Share of the reusable pairs that are served."""
+        return self.correct / self.reusable if self.reusable else 0.0
+
+
+def _pair(row: dict[str, object]) -> Pair:
+    cached, query = row.get("cached", row.get("q1")), row.get("query", row.get("q2"))
+    if cached is None or query is None:
+        raise KeyError("cached/q1" if cached is None else "query/q2")
+    if "verdict" in row:
+        verdict = str(row["verdict"]).strip().upper()
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict {row['verdict']!r} is not R, B or D")
+    elif "duplicate" in row:
+        verdict = "R" if row["duplicate"] else "D"
+    else:
+        raise KeyError("verdict or duplicate")
+    return Pair(str(cached), str(query), verdict)
 
 
 def load_pairs(path: Path) -> list[Pair]:
+    """The pairs of a JSONL file; one-line errors (SystemExit) for a missing or bad file."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such pairs file")
     pairs = []
     with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            row = json.loads(line)
             try:
-                pairs.append(Pair(str(row["q1"]), str(row["q2"]), bool(row["duplicate"])))
+                pairs.append(_pair(json.loads(line)))
             except KeyError as exc:
-                raise SystemExit(f"{path}:{n}: missing field {exc}") from exc
+                raise SystemExit(f"{path}:{n}: missing field {exc.args[0]}") from exc
+            except (ValueError, AttributeError) as exc:
+                raise SystemExit(f"{path}:{n}: {exc}") from exc
     if not pairs:
         raise SystemExit(f"{path}: no pairs")
     return pairs
@@ -96,27 +142,34 @@ def sweep(
 ) -> list[ThresholdRow]:
     """One row per threshold; ``accepted[i]`` False means a verifier rejects pair i."""
     ok = accepted if accepted is not None else [True] * len(pairs)
-    duplicates = sum(p.duplicate for p in pairs)
+    reusable = sum(p.verdict == "R" for p in pairs)
     rows = []
     for t in thresholds:
-        served = [p for p, s, a in zip(pairs, sims, ok, strict=True) if a and s >= t]
-        rows.append(ThresholdRow(t, len(served), sum(not p.duplicate for p in served), duplicates))
+        served = [p.verdict for p, s, a in zip(pairs, sims, ok, strict=True) if a and s >= t]
+        rows.append(ThresholdRow(t, len(served), served.count("D"), reusable, served.count("B")))
     return rows
 
 
-def pick_threshold(rows: Sequence[ThresholdRow], max_wrong_share: float) -> ThresholdRow | None:
-    """The loosest threshold at and above which every row's wrong share is within target.
+def pick_threshold(
+    rows: Sequence[ThresholdRow],
+    max_wrong_share: float,
+    max_wrong_borderline_share: float = 1.0,
+) -> ThresholdRow | None:
+    """The loosest threshold at and above which every row is within both targets.
 
     Requiring every stricter threshold to qualify too keeps a lucky dip (one threshold
     with few wrong pairs between worse ones) from being picked. None when even the
-    strictest row exceeds the target or nothing is served at the qualifying thresholds.
+    strictest row exceeds a target or nothing reusable is served at the qualifying ones.
     """
     best = None
     for row in sorted(rows, key=lambda r: r.threshold, reverse=True):
-        if row.wrong_share > max_wrong_share:
+        if (
+            row.wrong_share > max_wrong_share
+            or row.wrong_borderline_share > max_wrong_borderline_share
+        ):
             break
         best = row
-    if best is None or best.served == best.wrong:  # serves no duplicate at all
+    if best is None or best.correct == 0:
         return None
     return best
 
@@ -126,18 +179,18 @@ def grid(low: float = 0.5, high: float = 0.99, step: float = 0.01) -> list[float
     return [round(low + i * step, 4) for i in range(n + 1)]
 
 
-def make_embeddings(kind: str, model_id: str | None) -> Embeddings:
+def make_embeddings(kind: str, model_id: str, region: str | None) -> Embeddings:
     if kind == "minilm":
         from .embeddings import MiniLMEmbeddings
 
         return MiniLMEmbeddings()
     from langchain_aws import BedrockEmbeddings
 
-    return BedrockEmbeddings(model_id=model_id or "amazon.titan-embed-text-v2:0")
+    return BedrockEmbeddings(model_id=model_id, region_name=region)
 
 
 def plot(rows: Sequence[ThresholdRow], chosen: ThresholdRow | None, path: Path) -> bool:
-    """Wrong share and recall against threshold; False when matplotlib is missing."""
+    """Caught against both wrong measures, one point per threshold; False without matplotlib."""
     try:
         import matplotlib
 
@@ -145,13 +198,21 @@ def plot(rows: Sequence[ThresholdRow], chosen: ThresholdRow | None, path: Path) 
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    xs = [r.threshold for r in rows]
-    ax.plot(xs, [r.wrong_share for r in rows], "-", label="wrong share of served pairs")
-    ax.plot(xs, [r.recall for r in rows], "-", label="duplicate pairs served (recall)")
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    caught = [r.caught for r in rows]
+    ax.plot([r.wrong_share for r in rows], caught, "-o", ms=3, label="wrong (D)")
+    ax.plot([r.wrong_borderline_share for r in rows], caught, ":^", ms=3,
+            label="wrong + borderline (D + B)")  # fmt: skip
+    for r in rows[:: max(1, len(rows) // 10)]:
+        ax.annotate(f"{r.threshold:.2f}", (r.wrong_share, r.caught), fontsize=7,
+                    xytext=(3, -9), textcoords="offset points")  # fmt: skip
     if chosen is not None:
-        ax.axvline(chosen.threshold, color="grey", ls="--", label=f"chosen {chosen.threshold:.2f}")
-    ax.set_xlabel("similarity_threshold (cosine)")
+        ax.plot([chosen.wrong_share, chosen.wrong_borderline_share], [chosen.caught] * 2, "ks",
+                label=f"chosen {chosen.threshold:.2f}")  # fmt: skip
+    ax.set_xlabel("share of served pairs")
+    ax.set_ylabel("reusable pairs served (caught)")
+    ax.set_title("up and to the left is better", fontsize=9)
+    ax.set_xlim(left=0)
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -162,67 +223,107 @@ def plot(rows: Sequence[ThresholdRow], chosen: ThresholdRow | None, path: Path) 
     return True
 
 
-def render(rows: Sequence[ThresholdRow], every: float = 0.02) -> str:
-    """A markdown table of the rows on a coarser grid (every ``every``)."""
-    lines = ["| threshold | served | wrong | wrong share | recall |", "|---|---|---|---|---|"]
+def render(rows: Sequence[ThresholdRow], chosen: ThresholdRow | None, every: float = 0.02) -> str:
+    """A markdown table on a coarser grid (every ``every``), always with the chosen row."""
+    lines = [
+        "| threshold | served | R / B / D | caught | wrong (D) | wrong+borderline |",
+        "|---|---|---|---|---|---|",
+    ]
     step = max(1, round(every / 0.01))
     for i, r in enumerate(rows):
-        if i % step == 0 or i == len(rows) - 1:
+        mark = r is chosen
+        if i % step == 0 or i == len(rows) - 1 or mark:
+            t = f"**{r.threshold:.2f} (chosen)**" if mark else f"{r.threshold:.2f}"
             lines.append(
-                f"| {r.threshold:.2f} | {r.served} | {r.wrong} | {r.wrong_share:.1%} "
-                f"| {r.recall:.1%} |"
+                f"| {t} | {r.served} | {r.correct} / {r.borderline} / {r.wrong} "
+                f"| {r.caught:.1%} | {r.wrong_share:.1%} | {r.wrong_borderline_share:.1%} |"
             )
     return "\n".join(lines)
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share in [0, 1)")
+    return value
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none (the help says what then)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return action.help if action.default is None else super()._get_help_string(action)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m langchain_valkey_semcache.calibrate",
-        description="Pick similarity_threshold from labelled question pairs.",
+        description="Pick similarity_threshold from question pairs with verdicts (R/B/D) "
+        "or duplicate labels.",
+        formatter_class=_Help,
     )
-    p.add_argument("pairs", type=Path, help='JSONL of {"q1", "q2", "duplicate"}')
-    p.add_argument("--max-wrong-share", type=float, default=0.05)
-    p.add_argument("--embeddings", choices=("minilm", "bedrock"), default="minilm")
-    p.add_argument("--model-id", help="Bedrock model id (default amazon.titan-embed-text-v2:0)")
-    p.add_argument("--verifier", choices=("none", "guards"), default="none")
-    p.add_argument("--plot", type=Path, default=Path("calibration.png"))
-    p.add_argument("--low", type=float, default=0.5)
+    p.add_argument("pairs", type=Path,
+                   help='JSONL: {"cached", "query", "verdict": R|B|D} or '
+                   '{"q1", "q2", "duplicate": true|false}')  # fmt: skip
+    p.add_argument("--max-wrong-share", type=_share, default=0.03, metavar="SHARE",
+                   help="highest share of served pairs that are wrong (D)")  # fmt: skip
+    p.add_argument("--max-wrong-borderline-share", type=_share, default=None, metavar="SHARE",
+                   help="highest share of served pairs that are wrong or borderline (D + B); "
+                   "no limit when unset")  # fmt: skip
+    p.add_argument("--embeddings", choices=("minilm", "bedrock"), default="minilm",
+                   help="minilm: offline all-MiniLM-L6-v2; bedrock: Bedrock")  # fmt: skip
+    p.add_argument("--model-id", default=DEFAULT_BEDROCK_MODEL, metavar="ID",
+                   help="Bedrock embedding model (with --embeddings bedrock)")  # fmt: skip
+    p.add_argument("--region", default=os.environ.get("AWS_REGION") or None,
+                   help="AWS region of Bedrock (with --embeddings bedrock); default: "
+                   "$AWS_REGION, else your AWS configuration's")  # fmt: skip
+    p.add_argument("--verifier", choices=("guards", "none"), default="guards",
+                   help="the cache's verifier: guards (GuardVerifier, the cache's default) or "
+                   "none (similarity only)")  # fmt: skip
+    p.add_argument("--plot", type=Path, default=None, metavar="PATH",
+                   help="write a PNG of caught against both wrong shares there (needs "
+                   "matplotlib); no file unless given")  # fmt: skip
+    p.add_argument("--low", type=float, default=0.5, metavar="COSINE",
+                   help="lowest threshold of the sweep (steps of 0.01 up to 0.99)")  # fmt: skip
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None, embeddings: Embeddings | None = None) -> int:
     """Run the calibration; ``embeddings`` replaces ``--embeddings`` (tests). Exit code."""
     args = parse_args(argv)
-    if not 0.0 <= args.max_wrong_share < 1.0:
-        raise SystemExit("--max-wrong-share must be in [0, 1)")
     pairs = load_pairs(args.pairs)
-    emb = embeddings if embeddings is not None else make_embeddings(args.embeddings, args.model_id)
-    sims = similarities(pairs, emb)
+    if embeddings is None:
+        embeddings = make_embeddings(args.embeddings, args.model_id, args.region)
+    sims = similarities(pairs, embeddings)
     accepted = None
-    verifier_code = ""
+    verifier_code = ", verifier=None"
     if args.verifier == "guards":
         guard = GuardVerifier()
         accepted = [guard.verify(p.q2, p.q1, s) for p, s in zip(pairs, sims, strict=True)]
-        verifier_code = ", verifier=GuardVerifier()"
+        verifier_code = ""  # the cache's default
     rows = sweep(pairs, sims, grid(args.low), accepted)
-    chosen = pick_threshold(rows, args.max_wrong_share)
-    dups = sum(p.duplicate for p in pairs)
-    print(f"{len(pairs)} pairs, {dups} duplicates; verifier: {args.verifier}")
-    print(render(rows))
-    if plot(rows, chosen, args.plot):
-        print(f"plot: {args.plot}")
-    else:
-        print("matplotlib is not installed: no plot")
+    limit_both = 1.0 if args.max_wrong_borderline_share is None else args.max_wrong_borderline_share
+    chosen = pick_threshold(rows, args.max_wrong_share, limit_both)
+    counts = " / ".join(str(sum(p.verdict == v for p in pairs)) for v in VERDICTS)
+    print(f"{len(pairs)} pairs, R / B / D: {counts}; verifier: {args.verifier}")
+    print(render(rows, chosen))
+    if args.plot is not None:
+        if plot(rows, chosen, args.plot):
+            print(f"plot: {args.plot}")
+        else:
+            print("matplotlib is not installed: no plot")
+    targets = f"wrong <= {args.max_wrong_share:.1%}"
+    if args.max_wrong_borderline_share is not None:
+        targets += f", wrong+borderline <= {args.max_wrong_borderline_share:.1%}"
     if chosen is None:
         print(
-            f"no threshold keeps the wrong share within {args.max_wrong_share:.1%}: "
-            "add labelled pairs, use a stronger embedding model or a verifier"
+            f"no threshold keeps {targets}: add pairs, use a stronger embedding model or a verifier"
         )
         return 1
     print(
-        f"chosen: similarity_threshold={chosen.threshold:.2f} serves {chosen.recall:.1%} of "
-        f"the duplicate pairs with {chosen.wrong_share:.1%} wrong "
-        f"(target {args.max_wrong_share:.1%})"
+        f"chosen: similarity_threshold={chosen.threshold:.2f} catches {chosen.caught:.1%} of "
+        f"the reusable pairs, {chosen.wrong_share:.1%} wrong, "
+        f"{chosen.wrong_borderline_share:.1%} wrong+borderline (target: {targets})"
     )
     print(
         f"ValkeySemanticCache(embeddings, url=..., "

@@ -29,6 +29,11 @@ DEFAULT_CACHE_NODE_TYPE = "cache.r7g.large"
 DEFAULT_CACHE_REPLICAS = 1
 DEFAULT_SIMILARITY_THRESHOLD = 0.9
 DEFAULT_CACHE_JUDGE = False
+# What the runtime runs: the direct-code package of `make package` (default, no Docker) or
+# the ARM64 container image built from infra/Dockerfile.
+ARTIFACTS = ("code", "container")
+DEFAULT_ARTIFACT = "code"
+DEFAULT_CODE_PACKAGE = REPO_ROOT / "dist" / "agentcore-arm64.zip"
 
 VALKEY_PORT = 6379
 # ElastiCache for Valkey versions with vector search (node-based): 9.0 runs the newer
@@ -63,12 +68,18 @@ class StackConfig:
     similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
     cache_judge: bool = DEFAULT_CACHE_JUDGE
     valkey_version: str = DEFAULT_VALKEY_VERSION
+    artifact: str = DEFAULT_ARTIFACT
+    code_package: Path = DEFAULT_CODE_PACKAGE
 
     def __post_init__(self) -> None:
         if self.valkey_version not in VALKEY_ENGINE_VERSIONS:
             raise ConfigError(
                 f"valkeyVersion must be one of {', '.join(VALKEY_ENGINE_VERSIONS)} (ElastiCache "
                 f"for Valkey with vector search), got {self.valkey_version!r}"
+            )
+        if self.artifact not in ARTIFACTS:
+            raise ConfigError(
+                f"artifact must be one of {', '.join(ARTIFACTS)}, got {self.artifact!r}"
             )
         if not _ENV_NAME_RE.match(self.env_name):
             raise ConfigError(
@@ -151,6 +162,9 @@ def config_from_context(get: Any, environ: Mapping[str, str] | None = None) -> S
         ),
         cache_judge=_as_bool("cacheJudge", ctx("cacheJudge", DEFAULT_CACHE_JUDGE)),
         valkey_version=str(ctx("valkeyVersion", DEFAULT_VALKEY_VERSION)),
+        artifact=str(ctx("artifact", DEFAULT_ARTIFACT)),
+        # A relative path is taken from the repository root.
+        code_package=REPO_ROOT / str(ctx("codePackage", DEFAULT_CODE_PACKAGE)),
     )
 
 

@@ -3,16 +3,20 @@
 Layout
 ------
 * VPC over two AZs: public subnets (NAT gateway only) and private subnets with
-  egress.  Interface endpoints for bedrock-runtime, ECR (api, dkr), CloudWatch
-  Logs and Secrets Manager, plus an S3 gateway endpoint (ECR layers live in
-  S3), so the agent's AWS traffic stays on the AWS network.
+  egress.  Interface endpoints for bedrock-runtime, CloudWatch Logs and Secrets
+  Manager (plus ECR api and dkr for the container artifact), and an S3 gateway
+  endpoint (the code package and ECR layers live in S3), so the agent's AWS
+  traffic stays on the AWS network.
 * ElastiCache for Valkey 9.0 (``-c valkeyVersion=8.2`` for 8.2), node-based
   (Serverless has no vector search):
   a cluster-mode-disabled replication group (one shard, primary + replicas),
   TLS required, encrypted at rest, AUTH token generated in Secrets Manager and
   passed via a CloudFormation dynamic reference (never in the template).
 * Bedrock AgentCore Runtime (L2 ``aws_bedrockagentcore.Runtime``) in VPC mode,
-  running the agent's ARM64 image built from ``infra/Dockerfile``.
+  running either the direct-code package of ``make package`` (context
+  ``artifact=code``, the default: a .zip uploaded as a CDK file asset, CPython 3.13,
+  started as ``opentelemetry-instrument main.py``) or the ARM64 image built from
+  ``infra/Dockerfile`` (``artifact=container``).
 * A least-privilege execution role owned by this stack.  The L2 construct
   would add its own, broader default statements (e.g. every runtime's log
   groups); we hand it ``role.without_policy_updates()`` so that the policy
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from agentcore_package import ADOT_ENVIRONMENT, ENTRYPOINT, PYTHON_VERSION
 from aws_cdk import Validations
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ec2 as ec2
@@ -32,6 +37,8 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -43,6 +50,7 @@ from .config import (
     REPO_ROOT,
     VALKEY_PORT,
     VECTOR_DIMS,
+    ConfigError,
     StackConfig,
 )
 
@@ -200,11 +208,12 @@ class SemanticCacheStack(cdk.Stack):
         )
         interface_services = {
             "BedrockRuntimeEndpoint": ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
-            "EcrApiEndpoint": ec2.InterfaceVpcEndpointAwsService.ECR,
-            "EcrDockerEndpoint": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
             "CloudWatchLogsEndpoint": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
             "SecretsManagerEndpoint": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
         }
+        if cfg.artifact == "container":  # the image pull; a code package needs neither
+            interface_services["EcrApiEndpoint"] = ec2.InterfaceVpcEndpointAwsService.ECR
+            interface_services["EcrDockerEndpoint"] = ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER
         self.interface_endpoints = {
             name: self.vpc.add_interface_endpoint(
                 name,
@@ -304,7 +313,7 @@ class SemanticCacheStack(cdk.Stack):
         )
         workload_identity_arn = f"{identity_directory_arn}/workload-identity/{runtime_name}-*"
 
-        self.image_asset = agent_image_asset(self, "AgentImage", docker_context)
+        artifact, artifact_statements = self._artifact(docker_context)
 
         self.execution_role = iam.Role(
             self,
@@ -335,16 +344,7 @@ class SemanticCacheStack(cdk.Stack):
                 actions=["secretsmanager:GetSecretValue"],
                 resources=[self.auth_secret.secret_arn],
             ),
-            iam.PolicyStatement(
-                sid="EcrPullAgentImage",
-                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[self.image_asset.repository.repository_arn],
-            ),
-            iam.PolicyStatement(
-                sid="EcrAuthToken",
-                actions=["ecr:GetAuthorizationToken"],
-                resources=["*"],
-            ),
+            *artifact_statements,
             iam.PolicyStatement(
                 sid="RuntimeLogGroups",
                 actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
@@ -367,6 +367,12 @@ class SemanticCacheStack(cdk.Stack):
                     "xray:PutTelemetryRecords",
                     "xray:GetSamplingRules",
                     "xray:GetSamplingTargets",
+                    # ADOT in the code package sends spans to X-Ray's OTLP endpoint.
+                    *(
+                        ["xray:PutSpans", "xray:PutSpansForIndexing"]
+                        if cfg.artifact == "code"
+                        else []
+                    ),
                 ],
                 resources=["*"],
             ),
@@ -398,9 +404,7 @@ class SemanticCacheStack(cdk.Stack):
             "AgentRuntime",
             runtime_name=runtime_name,
             description=f"LangGraph agent with a Valkey semantic cache ({cfg.env_name})",
-            agent_runtime_artifact=agentcore.AgentRuntimeArtifact.from_ecr_repository(
-                self.image_asset.repository, self.image_asset.image_tag
-            ),
+            agent_runtime_artifact=artifact,
             # The stack owns the complete policy above; stop the L2 from
             # attaching its broader defaults to the role.
             execution_role=self.execution_role.without_policy_updates(),
@@ -427,6 +431,7 @@ class SemanticCacheStack(cdk.Stack):
                 "CACHE_JUDGE": "true" if cfg.cache_judge else "false",
                 "AWS_REGION": region,
                 "VECTOR_DIMS": str(VECTOR_DIMS),
+                **(ADOT_ENVIRONMENT if cfg.artifact == "code" else {}),
             },
         )
         # AgentCore validates the role (ECR pull etc.) when the runtime is
@@ -447,11 +452,13 @@ class SemanticCacheStack(cdk.Stack):
                     reason=(
                         "Only for actions that have no resource-level permissions, as in the "
                         "AgentCore runtime execution role documentation: "
-                        "ecr:GetAuthorizationToken, the X-Ray PutTraceSegments/"
-                        "PutTelemetryRecords/GetSampling* actions, and "
+                        "ecr:GetAuthorizationToken (container artifact), the X-Ray "
+                        "PutTraceSegments/PutTelemetryRecords/GetSampling* actions and, for "
+                        "ADOT's OTLP spans from the code package, PutSpans/PutSpansForIndexing, "
+                        "and "
                         "cloudwatch:PutMetricData (narrowed by a cloudwatch:namespace = "
-                        "bedrock-agentcore condition). Bedrock, Secrets Manager, ECR image "
-                        "pull and Logs use explicit resource ARNs."
+                        "bedrock-agentcore condition). Bedrock, Secrets Manager, the code "
+                        "package object, ECR image pull and Logs use explicit resource ARNs."
                     ),
                 ),
                 cdk.Acknowledgment(
@@ -486,6 +493,40 @@ class SemanticCacheStack(cdk.Stack):
                     ),
                 ),
             )
+
+    def _artifact(
+        self, docker_context: Path
+    ) -> tuple[agentcore.AgentRuntimeArtifact, list[iam.PolicyStatement]]:
+        """What the runtime runs, and what its role needs to fetch it."""
+        self.image_asset: ecr_assets.DockerImageAsset | None = None
+        self.code_asset: s3_assets.Asset | None = None
+        if self.config.artifact == "container":
+            self.image_asset = agent_image_asset(self, "AgentImage", docker_context)
+            repository = self.image_asset.repository
+            return agentcore.AgentRuntimeArtifact.from_ecr_repository(
+                repository, self.image_asset.image_tag
+            ), [
+                iam.PolicyStatement(
+                    sid="EcrPullAgentImage",
+                    actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    resources=[repository.repository_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="EcrAuthToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+                ),
+            ]
+        self.code_asset = agent_code_asset(self, "AgentCode", self.config.code_package)
+        location = s3.Location(
+            bucket_name=self.code_asset.s3_bucket_name, object_key=self.code_asset.s3_object_key
+        )
+        runtime = getattr(agentcore.AgentCoreRuntime, "PYTHON_" + PYTHON_VERSION.replace(".", "_"))
+        return agentcore.AgentRuntimeArtifact.from_s3(location, runtime, list(ENTRYPOINT)), [
+            iam.PolicyStatement(
+                sid="ReadAgentCodePackage",
+                actions=["s3:GetObject"],
+                resources=[self.code_asset.bucket.arn_for_objects(self.code_asset.s3_object_key)],
+            )
+        ]
 
     # ------------------------------------------------------------------ outputs
     def _build_outputs(self) -> None:
@@ -542,6 +583,17 @@ def agent_image_asset(
         exclude=list(DOCKER_ASSET_EXCLUDE),
         ignore_mode=cdk.IgnoreMode.DOCKER,
     )
+
+
+def agent_code_asset(scope: Construct, construct_id: str, package: Path) -> s3_assets.Asset:
+    """The direct-code .zip of ``make package``, uploaded as it is (a file asset keeps the
+    POSIX modes the package was built with)."""
+    if not package.is_file():
+        raise ConfigError(
+            f"no AgentCore code package at {package}: run `make package` first "
+            "(or deploy the container image with -c artifact=container)"
+        )
+    return s3_assets.Asset(scope, construct_id, path=str(package))
 
 
 def _format_threshold(value: float) -> str:

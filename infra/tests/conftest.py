@@ -21,7 +21,8 @@ from infra_helpers import Synth, synthesize
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The default stack (``SemanticCacheStack-dev``) exactly as ``make synth`` builds it."""
+    """The default stack (``SemanticCacheStack-dev``, the code package) as ``make synth``
+    builds it."""
     return synthesize(tmp_path_factory.mktemp("cdk-out-default"))
 
 
@@ -40,6 +41,12 @@ def synth_variant(tmp_path_factory: pytest.TempPathFactory) -> Synth:
             "valkeyVersion": "8.2",
         },
     )
+
+
+@pytest.fixture(scope="session")
+def synth_container(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The container path: ``-c artifact=container`` (the ARM64 image from infra/Dockerfile)."""
+    return synthesize(tmp_path_factory.mktemp("cdk-out-container"), {"artifact": "container"})
 
 
 @pytest.fixture(scope="session")

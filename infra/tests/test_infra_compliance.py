@@ -13,7 +13,13 @@ import aws_cdk as cdk
 import pytest
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
-from infra_helpers import INFRA_DIR, REPO_ROOT, load_app_module
+from infra_helpers import (
+    INFRA_DIR,
+    PLACEHOLDER_PACKAGE,
+    REPO_ROOT,
+    context_with_package,
+    load_app_module,
+)
 from semcache_infra import SemanticCacheStack, StackConfig, load_cdk_json_context
 
 # cfn-lint warnings we accept, each for a stated reason.  Anything else fails.
@@ -84,9 +90,10 @@ def _acknowledgments(stack: cdk.Stack) -> dict[str, str]:
     return acks
 
 
-def test_cdk_nag_aws_solutions_has_no_unacknowledged_findings(synth) -> None:
-    violations = _violations(synth.stack)
-    assert violations == [], json.dumps(violations, indent=2)
+def test_cdk_nag_aws_solutions_has_no_unacknowledged_findings(synth, synth_container) -> None:
+    for stack in (synth.stack, synth_container.stack):
+        violations = _violations(stack)
+        assert violations == [], json.dumps(violations, indent=2)
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +101,9 @@ def unacknowledged_stack(tmp_path_factory: pytest.TempPathFactory) -> SemanticCa
     """The same stack without any acknowledgment (construct tree only, not synthesized)."""
     ctx = load_cdk_json_context()
     app = cdk.App(context=ctx, outdir=str(tmp_path_factory.mktemp("cdk-out-noack")))
+    config = StackConfig(code_package=PLACEHOLDER_PACKAGE)
     return SemanticCacheStack(
-        app, "SemanticCacheStack-dev", config=StackConfig(), acknowledge_nag_findings=False
+        app, "SemanticCacheStack-dev", config=config, acknowledge_nag_findings=False
     )
 
 
@@ -127,7 +135,7 @@ def test_app_registers_cdk_nag_so_synth_fails_on_findings(tmp_path: Path) -> Non
     from aws_cdk import aws_iam as iam
 
     build_app = load_app_module().build_app
-    app, stack = build_app(context=load_cdk_json_context(), outdir=str(tmp_path))
+    app, stack = build_app(context=context_with_package(), outdir=str(tmp_path))
     stack.execution_role.add_to_policy(
         iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])
     )
@@ -141,8 +149,9 @@ def test_python_app_synthesizes_offline_without_cdk_cli(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
     env["AWS_EC2_METADATA_DISABLED"] = "true"
     outdir = tmp_path / "cdk.out"
+    args = ["--outdir", str(outdir), "-c", "env=test", "-c", f"codePackage={PLACEHOLDER_PACKAGE}"]
     proc = subprocess.run(
-        [sys.executable, str(INFRA_DIR / "app.py"), "--outdir", str(outdir), "-c", "env=test"],
+        [sys.executable, str(INFRA_DIR / "app.py"), *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -136,7 +136,8 @@ def test_asset_stages_only_what_the_image_needs(fake_repo: Path, tmp_path: Path)
     }
 
 
-def test_real_repo_asset_is_small_and_clean(synth) -> None:
+def test_real_repo_asset_is_small_and_clean(synth_container) -> None:
+    synth = synth_container
     asset_dir = synth.outdir / f"asset.{synth.stack.image_asset.asset_hash}"
     assert asset_dir.is_dir()
     files = [p for p in asset_dir.rglob("*") if p.is_file()]

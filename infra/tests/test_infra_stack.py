@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk import assertions
 from aws_cdk.assertions import Match
+from infra_helpers import PLACEHOLDER_PACKAGE, synthesize
 from semcache_infra import StackConfig, config_from_context
 from semcache_infra.config import ConfigError
 
@@ -17,10 +18,17 @@ REGION = "us-west-2"
 
 EXPECTED_INTERFACE_SERVICES = {
     f"com.amazonaws.{REGION}.bedrock-runtime",
-    f"com.amazonaws.{REGION}.ecr.api",
-    f"com.amazonaws.{REGION}.ecr.dkr",
     f"com.amazonaws.{REGION}.logs",
     f"com.amazonaws.{REGION}.secretsmanager",
+}
+# The container artifact also pulls its image through ECR.
+ECR_SERVICES = {f"com.amazonaws.{REGION}.ecr.api", f"com.amazonaws.{REGION}.ecr.dkr"}
+ADOT_ENVIRONMENT = {
+    "AGENT_OBSERVABILITY_ENABLED": "true",
+    "OTEL_PYTHON_DISTRO": "aws_distro",
+    "OTEL_PYTHON_CONFIGURATOR": "aws_configurator",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    "OTEL_TRACES_EXPORTER": "otlp",
 }
 
 HAIKU_PROFILE_ARN = (
@@ -113,6 +121,7 @@ class TestConfig:
             ("similarityThreshold", "1.5"),
             ("similarityThreshold", "0"),
             ("cacheJudge", "maybe"),
+            ("artifact", "docker"),
             ("valkeyVersion", "7.2"),
             ("valkeyVersion", "8.0"),
         ],
@@ -160,6 +169,14 @@ class TestNetwork:
 
     def test_nat_gateway_count_comes_from_context(self, synth_variant) -> None:
         synth_variant.template.resource_count_is("AWS::EC2::NatGateway", 2)
+
+    def test_container_artifact_adds_the_ecr_endpoints(self, synth_container) -> None:
+        services = {
+            e["Properties"]["ServiceName"]
+            for e in synth_container.resources("AWS::EC2::VPCEndpoint").values()
+            if e["Properties"].get("VpcEndpointType") == "Interface"
+        }
+        assert services == EXPECTED_INTERFACE_SERVICES | ECR_SERVICES
 
     def test_interface_endpoints_in_private_subnets_behind_endpoint_sg(self, synth) -> None:
         private_ids = [
@@ -339,7 +356,12 @@ class TestRuntime:
             "CACHE_JUDGE": "false",
             "AWS_REGION": REGION,
             "VECTOR_DIMS": "1024",
+            **ADOT_ENVIRONMENT,
         }
+
+    def test_container_gets_no_adot_environment(self, synth_container) -> None:
+        _, runtime = synth_container.one("AWS::BedrockAgentCore::Runtime")
+        assert not set(ADOT_ENVIRONMENT) & set(runtime["Properties"]["EnvironmentVariables"])
 
     def test_similarity_threshold_from_context(self, synth_variant) -> None:
         synth_variant.template.has_resource_properties(
@@ -353,7 +375,27 @@ class TestRuntime:
         )
         assert synth_variant.stack.stack_name == "SemanticCacheStack-prod"
 
-    def test_container_is_the_arm64_agent_image_asset(self, synth) -> None:
+    def test_code_is_the_package_file_asset_on_python_313(self, synth) -> None:
+        assets = json.loads((synth.outdir / f"{synth.stack.artifact_id}.assets.json").read_text())
+        assert assets.get("dockerImages", {}) == {}
+        asset_hash = synth.stack.code_asset.asset_hash
+        source = assets["files"][asset_hash]["source"]
+        assert source["packaging"] == "file" and source["path"].endswith(".zip")
+        staged = synth.outdir / source["path"]
+        assert staged.read_bytes() == PLACEHOLDER_PACKAGE.read_bytes()
+        _, runtime = synth.one("AWS::BedrockAgentCore::Runtime")
+        code = runtime["Properties"]["AgentRuntimeArtifact"]["CodeConfiguration"]
+        assert code["Runtime"] == "PYTHON_3_13"
+        assert code["EntryPoint"] == ["opentelemetry-instrument", "main.py"]
+        assert code["Code"]["S3"]["Prefix"] == f"{asset_hash}.zip"
+        assert f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}" in json.dumps(code["Code"]["S3"])
+
+    def test_missing_package_says_to_run_make_package(self, tmp_path) -> None:
+        with pytest.raises(ConfigError, match="make package"):
+            synthesize(tmp_path / "out", {"codePackage": str(tmp_path / "nothing.zip")})
+
+    def test_container_is_the_arm64_agent_image_asset(self, synth_container) -> None:
+        synth = synth_container
         assets = json.loads((synth.outdir / f"{synth.stack.artifact_id}.assets.json").read_text())
         images = assets["dockerImages"]
         assert len(images) == 1
@@ -444,6 +486,8 @@ class TestExecutionRole:
             "xray:PutTelemetryRecords",
             "xray:GetSamplingRules",
             "xray:GetSamplingTargets",
+            "xray:PutSpans",
+            "xray:PutSpansForIndexing",
             "cloudwatch:PutMetricData",
         }
         for stmt in _policy_statements(synth):
@@ -469,7 +513,27 @@ class TestExecutionRole:
                 else:
                     assert resource.startswith(prefix), (actions, resource)
 
-    def test_ecr_pull_is_the_asset_repository_only(self, synth) -> None:
+    def test_code_package_read_is_that_one_object(self, synth) -> None:
+        reads = [s for s in _policy_statements(synth) if s["Sid"] == "ReadAgentCodePackage"]
+        asset_hash = synth.stack.code_asset.asset_hash
+        assert reads == [
+            {
+                "Sid": "ReadAgentCodePackage",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": (
+                    f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/{asset_hash}.zip"
+                ),
+            }
+        ]
+        actions = {a for s in _policy_statements(synth) for a in _as_list(s["Action"])}
+        assert not {a for a in actions if a.startswith("ecr:")}
+        assert {"xray:PutSpans", "xray:PutSpansForIndexing"} <= actions
+
+    def test_ecr_pull_is_the_asset_repository_only(self, synth_container) -> None:
+        synth = synth_container
+        actions = {a for s in _policy_statements(synth) for a in _as_list(s["Action"])}
+        assert not {a for a in actions if a.startswith("s3:") or a.startswith("xray:PutSpans")}
         pulls = [
             s for s in _policy_statements(synth) if "ecr:BatchGetImage" in _as_list(s["Action"])
         ]

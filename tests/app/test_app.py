@@ -270,9 +270,13 @@ def test_judge_setting_gates_hits_over_http(engine: LocalEngine) -> None:
     model_id = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     settings = _settings(engine.port, LLM_MODEL_ID=model_id, CACHE_JUDGE="true",
                          CACHE_JUDGE_TRUST_ABOVE="0.99")  # fmt: skip
+    # "How does it work?" passes the guards (both open questions): only the judge can refuse it.
+    # (OTHER, "Is semantic caching difficult?", is refused by the guards before any judge call.)
+    how = "How does semantic caching work?"
     table = TableEmbeddings(
-        {Q: at_similarity(1.0), PARA: at_similarity(0.97), OTHER: at_similarity(0.95)}
-    )
+        {Q: at_similarity(1.0), PARA: at_similarity(0.97), how: at_similarity(0.95),
+         OTHER: at_similarity(0.96)}
+    )  # fmt: skip
     client = aws_client("bedrock-runtime")
     stub = Stubber(client)
     judge = bedrock_judge_model(model_id, "us-west-2", client)
@@ -289,7 +293,8 @@ def test_judge_setting_gates_hits_over_http(engine: LocalEngine) -> None:
             expect_converse(stub, model_id, "YES")
             assert call(url, {"prompt": PARA})["cache_hit"] is True  # 0.97: judged, YES
             expect_converse(stub, model_id, "NO")
-            assert call(url, {"prompt": OTHER})["cache_hit"] is False  # 0.95: judged, NO
+            assert call(url, {"prompt": how})["cache_hit"] is False  # 0.95: judged, NO
+            assert call(url, {"prompt": OTHER})["cache_hit"] is False  # refused by the guards
             stub.assert_no_pending_responses()
     finally:
         srv.should_exit = True

@@ -13,7 +13,7 @@ from tests.support import TableEmbeddings, at_similarity
 
 
 def rows(*spec: tuple[float, int, int]) -> list[ThresholdRow]:
-    return [ThresholdRow(t, served, wrong, duplicates=10) for t, served, wrong in spec]
+    return [ThresholdRow(t, served, wrong, reusable=10) for t, served, wrong in spec]
 
 
 def test_pick_the_loosest_threshold_within_target() -> None:
@@ -33,13 +33,22 @@ def test_nothing_qualifies() -> None:
     assert pick_threshold(rows((0.95, 0, 0)), 0.05) is None  # serves nothing at all
 
 
-def test_sweep_counts_served_wrong_and_recall() -> None:
-    pairs = [Pair("a", "b", True), Pair("c", "d", False), Pair("e", "f", True)]
-    [low, high] = sweep(pairs, [0.95, 0.91, 0.85], [0.80, 0.90])
-    assert (low.served, low.wrong, low.recall) == (3, 1, 1.0)
-    assert (high.served, high.wrong, high.recall) == (2, 1, 0.5)
-    [guarded] = sweep(pairs, [0.95, 0.91, 0.85], [0.80], accepted=[True, False, True])
-    assert (guarded.served, guarded.wrong) == (2, 0)
+def test_borderline_target_is_a_second_limit() -> None:
+    table = [ThresholdRow(0.85, 20, 1, 10, borderline=4), ThresholdRow(0.90, 10, 0, 10, 1)]
+    assert pick_threshold(table, 0.05).threshold == 0.85
+    assert pick_threshold(table, 0.05, 0.20).threshold == 0.90  # 25% D+B at 0.85
+    assert pick_threshold(table, 0.05, 0.05) is None
+
+
+def test_sweep_counts_served_wrong_borderline_and_caught() -> None:
+    pairs = [Pair("a", "b", "R"), Pair("c", "d", "D"), Pair("e", "f", "R"), Pair("g", "h", "B")]
+    sims = [0.95, 0.91, 0.85, 0.93]
+    [low, high] = sweep(pairs, sims, [0.80, 0.90])
+    assert (low.served, low.wrong, low.borderline, low.caught) == (4, 1, 1, 1.0)
+    assert (low.wrong_share, low.wrong_borderline_share) == (0.25, 0.5)
+    assert (high.served, high.wrong, high.borderline, high.caught) == (3, 1, 1, 0.5)
+    [guarded] = sweep(pairs, sims, [0.80], accepted=[True, False, True, True])
+    assert (guarded.served, guarded.wrong) == (3, 0)
 
 
 def write_pairs(path: Path) -> TableEmbeddings:
@@ -71,14 +80,61 @@ def test_command_prints_table_plot_and_configuration(
     pairs = tmp_path / "pairs.jsonl"
     emb = write_pairs(pairs)
     plot = tmp_path / "calibration.png"
-    argv = [str(pairs), "--max-wrong-share", "0.05", "--plot", str(plot)]
+    argv = [str(pairs), "--max-wrong-share", "0.05", "--plot", str(plot), "--verifier", "none"]
     assert calibrate.main(argv, embeddings=emb) == 0
     out = capsys.readouterr().out
-    assert "| threshold | served | wrong | wrong share | recall |" in out
-    assert "similarity_threshold=0.94" in out  # above the 0.93 trap
-    assert "ValkeySemanticCache(embeddings, url=..., similarity_threshold=0.94)" in out
+    assert "| threshold | served | R / B / D | caught | wrong (D) | wrong+borderline |" in out
+    # the chosen threshold is a row of the table, above the 0.93 trap
+    assert "| **0.94 (chosen)** | 2 | 2 / 0 / 0 | 50.0% | 0.0% | 0.0% |" in out
+    assert (
+        "ValkeySemanticCache(embeddings, url=..., similarity_threshold=0.94, verifier=None)" in out
+    )
     pytest.importorskip("matplotlib")
     assert plot.stat().st_size > 0
+
+
+def test_no_file_unless_asked_and_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    emb = write_pairs(pairs)
+    monkeypatch.chdir(tmp_path)
+    assert calibrate.main([str(pairs)], embeddings=emb) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.jsonl"]
+    assert "plot" not in capsys.readouterr().out
+    with pytest.raises(SystemExit, match=r"^missing.jsonl: no such pairs file$"):
+        calibrate.main(["missing.jsonl"], embeddings=emb)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"q1": "a", "q2": "b", "verdict": "maybe"}) + "\n")
+    with pytest.raises(SystemExit, match=r"bad\.jsonl:1: verdict 'maybe' is not R, B or D"):
+        calibrate.main([str(bad)], embeddings=emb)
+
+
+def test_verdict_pairs_and_the_borderline_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The verdict format (cached/query/verdict): a B pair at 0.92 counts toward the
+    wrong+borderline share only, so only that target moves the choice above it."""
+    spec = [("Where is Paris?", "Where is the city of Paris?", "R", 0.96),
+            ("How do I learn Python?", "How do I learn Python for data science?", "B", 0.92),
+            ("What is a cache?", "What does cache mean?", "R", 0.90)]  # fmt: skip
+    table: dict[str, list[float]] = {}
+    lines = []
+    for i, (cached, query, verdict, sim) in enumerate(spec):
+        lines.append(json.dumps({"cached": cached, "query": query, "verdict": verdict}))
+        table[cached] = [1.0 if k == i else 0.0 for k in range(8)]
+        table[query] = [0.0] * 8
+        table[query][i], table[query][4 + i] = at_similarity(sim)[:2]
+    pairs = tmp_path / "verdicts.jsonl"
+    pairs.write_text("\n".join(lines) + "\n")
+    emb = TableEmbeddings(table, dims=8)
+    assert calibrate.main([str(pairs), "--low", "0.85"], embeddings=emb) == 0
+    out = capsys.readouterr().out
+    assert "3 pairs, R / B / D: 2 / 1 / 0; verifier: guards" in out
+    assert "| **0.85 (chosen)** | 3 | 2 / 1 / 0 | 100.0% | 0.0% | 33.3% |" in out
+    argv = [str(pairs), "--low", "0.85", "--max-wrong-borderline-share", "0.10"]
+    assert calibrate.main(argv, embeddings=emb) == 0
+    assert "similarity_threshold=0.93)" in capsys.readouterr().out
 
 
 def test_guards_allow_a_looser_threshold(
@@ -86,12 +142,13 @@ def test_guards_allow_a_looser_threshold(
 ) -> None:
     pairs = tmp_path / "pairs.jsonl"
     emb = write_pairs(pairs)
-    argv = [str(pairs), "--max-wrong-share", "0.05", "--verifier", "guards",
-            "--plot", str(tmp_path / "p.png")]  # fmt: skip
+    argv = [str(pairs), "--max-wrong-share", "0.05"]  # the guards are the default verifier
     assert calibrate.main(argv, embeddings=emb) == 0
     out = capsys.readouterr().out
-    # the install/uninstall trap is rejected by the guards; "Is Rust hard?" is not
-    assert "similarity_threshold=0.88, verifier=GuardVerifier()" in out
+    # every trap is rejected by the guards: install/uninstall (opposites), "What is Rust?" /
+    # "Is Rust hard?" and "What is tea?" / "Where does tea grow?" (question_type)
+    assert "| **0.50 (chosen)** | 4 | 4 / 0 / 0 | 100.0% | 0.0% | 0.0% |" in out
+    assert "ValkeySemanticCache(embeddings, url=..., similarity_threshold=0.50)" in out
 
 
 def test_unreachable_target_exits_non_zero(
@@ -102,4 +159,20 @@ def test_unreachable_target_exits_non_zero(
     emb = TableEmbeddings({"a b": at_similarity(1.0), "a c": at_similarity(0.99)})
     argv = [str(pairs), "--max-wrong-share", "0.05", "--plot", str(tmp_path / "p.png")]
     assert calibrate.main(argv, embeddings=emb) == 1
-    assert "no threshold keeps the wrong share within 5.0%" in capsys.readouterr().out
+    assert "no threshold keeps wrong <= 5.0%" in capsys.readouterr().out
+
+
+def test_help_shows_every_option_and_bedrock_takes_a_region(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        calibrate.parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option, default in [("--max-wrong-share", "0.03"), ("--verifier", "guards"),
+                            ("--embeddings", "minilm"), ("--low", "0.5"),
+                            ("--model-id", "amazon.titan-embed-text-v2:0")]:  # fmt: skip
+        assert option in text and f"(default: {default})" in text
+    assert "--plot PATH write a PNG" in text and "no file unless given" in text
+    assert "(default: None)" not in text
+    emb = calibrate.make_embeddings("bedrock", "amazon.titan-embed-text-v2:0", "eu-west-3")
+    assert emb.client.meta.region_name == "eu-west-3"  # type: ignore[attr-defined]

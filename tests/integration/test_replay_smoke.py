@@ -63,7 +63,7 @@ def test_stream_rows_and_columns(
     rows = replay.main(argv, embeddings=emb)
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.startswith("| config"))
-    assert [c.strip() for c in header.strip("|").split("|")] == list(replay.HEADERS)
+    assert [c.strip() for c in header.strip("|").split("|")] == list(replay.headers(False))
     got = {(r.config, r.threshold): (r.hits, r.wrong, r.possible) for r in rows}
     assert got == {
         ("static", 0.80): (3, 2, 1),  # serves both traps
@@ -71,10 +71,57 @@ def test_stream_rows_and_columns(
         ("guards", 0.80): (1, 0, 1),  # only the paraphrase
         ("guards", 0.90): (1, 0, 1),
     }
-    assert "| guards | 0.80      | 20.0%    | 0.0%        | 100.0% |" in out
+    assert "| guards | 0.80      | 20.0%    | 100.0%         | 0.0%          |" in out
     assert "baseline 4.35 s and $49.5/day" in out
     pytest.importorskip("matplotlib")
     assert plot.stat().st_size > 0
+
+
+def write_stream(path: Path) -> None:
+    path.write_text("".join(
+        json.dumps({"t": t, "query": q, "class_id": c}) + "\n" for t, (q, c, _) in enumerate(STREAM)
+    ))  # fmt: skip
+
+
+def verdict_line(query: int, cached: int, verdict: str) -> str:
+    return json.dumps({"cached": STREAM[cached][0], "query": STREAM[query][0], "verdict": verdict})
+
+
+def test_verdicts_judge_hits_beside_the_labels(
+    replay: ModuleType, engine: LocalEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """static 0.80 serves t2 from t0 (same class), the uninstall trap t1 from t0 and the
+    London question t4 from t3; the verdicts beside the stream judge the last two."""
+    stream = tmp_path / "tiny_stream.jsonl"
+    write_stream(stream)
+    (tmp_path / "tiny_verdicts.jsonl").write_text(
+        verdict_line(1, 0, "D") + "\n" + verdict_line(4, 3, "B") + "\n"
+    )
+    emb = TableEmbeddings({q: v for q, _, v in STREAM})
+    base = [str(stream), "--url", engine.url, "--thresholds", "0.80", "--configs", "static"]
+    row, guarded = replay.main([*base, "guards"], embeddings=emb)
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("| config"))
+    assert [c.strip() for c in header.strip("|").split("|")] == list(replay.headers(True))
+    assert (row.judged, row.no_verdict, row.possible_judged) == ({"R": 1, "B": 1, "D": 1}, 0, 1)
+    # caught, wrong (D), wrong+borderline, no verdict; then the labels' caught and wrong
+    assert "| static | 0.80      | 60.0%    | 100.0% | 33.3%     | 66.7%            | 0          " \
+        "| 100.0%         | 66.7%         |" in out  # fmt: skip
+    assert guarded.judged == {"R": 1, "B": 0, "D": 0}  # both traps rejected
+    assert guarded.judged_rates() == (1.0, 0.0, 0.0)
+    # an R verdict makes t4 a possible hit; a served pair with no verdict counts as wrong
+    other = tmp_path / "other.jsonl"
+    other.write_text(verdict_line(4, 3, "R") + "\n")
+    [row] = replay.main([*base, "--verdicts", str(other)], embeddings=emb)
+    assert (row.judged, row.no_verdict, row.possible_judged) == ({"R": 2, "B": 0, "D": 1}, 1, 2)
+    assert "possible hits: 2 by verdicts, 1 by labels" in capsys.readouterr().out
+
+
+def test_missing_data_is_one_line(replay: ModuleType, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=r"nope.jsonl: no such stream file \(the evaluation"):
+        replay.main([str(tmp_path / "nope.jsonl")])
+    with pytest.raises(SystemExit, match="2"):  # argparse: a stream or --pairs is required
+        replay.main([])
 
 
 def test_limit_and_pairs_mode(

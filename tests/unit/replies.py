@@ -85,3 +85,5 @@ ERR_BLOB = (
     "Error parsing vector similarity query: query vector blob size (8) does not match "
     "index's expected size (16)."
 )
+
+FT_LIST = [b"idx", b"agent_semcache"]

@@ -58,16 +58,23 @@ def test_paraphrases_pass(query: str, cached: str) -> None:
     assert GuardVerifier().verify(query, cached, 0.91) is True
 
 
-def test_question_type_is_opt_in() -> None:
+def test_question_type_is_a_default_check() -> None:
+    """The seed blog's trap, and how/when at high similarity, are rejected by default."""
     blog = ("Is semantic caching difficult?", "What is semantic caching?")
-    assert "question_type" not in CHECKS
-    assert GuardVerifier().verify(*blog, 0.90) is True
-    strict = GuardVerifier((*CHECKS, "question_type"))
-    assert strict.verify(*blog, 0.90) is False
-    assert conflict("When was the wheel invented?", "How was the wheel invented?",
-                    ["question_type"]) == "question_type"  # fmt: skip
-    assert conflict("How do I learn French?", "What is the best way to learn French?",
-                    ["question_type"]) is None  # fmt: skip
+    assert "question_type" in CHECKS
+    assert GuardVerifier().verify(*blog, 0.90) is False
+    assert conflict(*blog) == "question_type"
+    assert GuardVerifier().verify("When was the wheel invented?", "How was the wheel invented?",
+                                  0.95) is False  # fmt: skip
+    loose = GuardVerifier([c for c in CHECKS if c != "question_type"])
+    assert loose.verify(*blog, 0.90) is True
+    assert conflict("How do I learn French?", "What is the best way to learn French?") is None
+    # a polite request is not a yes/no question
+    assert (
+        conflict("What is semantic caching?", "Can you explain what semantic caching is?") is None
+    )
+    assert conflict("Could someone please tell me what a VPN is?", "What is a VPN?") is None
+    assert conflict("Can you swim?", "What is swimming?") == "question_type"
 
 
 def test_sentence_starts_are_not_entities() -> None:

@@ -50,6 +50,7 @@ def test_clean_removes_what_the_project_creates(tmp_path: Path) -> None:
         "bench/out/perf.json",
         "calibration.png",
         "dist/x.whl",
+        ".cache/wheels/x.whl",
         "build/lib/x.py",
         "langchain_valkey_semcache.egg-info/PKG-INFO",
         "langchain_valkey_semcache/__pycache__/x.pyc",

@@ -189,6 +189,28 @@ def test_missing_acl_permission_is_a_configuration_error() -> None:
     assert isinstance(err, ConfigurationError) and "ACL" in str(err)
 
 
+def test_knn_query_across_partitions_filters_the_namespace_only() -> None:
+    cmd = proto.knn_search("idx", None, "n1", b"\0" * 16, 5, 150)
+    assert cmd[2] == "(@ns:{n1})=>[KNN 5 @vec $vec EF_RUNTIME 150 AS score]"
+
+
+def test_vector_settings_from_both_engines() -> None:
+    hnsw = {"algorithm": "HNSW", "data_type": "FLOAT32", "m": 16, "ef_construction": 200}
+    assert proto.parse_info(replies.REDISEARCH_INFO).vector == hnsw
+    for reply in (replies.VALKEY_SEARCH_INFO, replies.VALKEY_SEARCH_12_INFO):
+        info = proto.parse_info(reply)
+        assert info.vector == {**hnsw, "ef_runtime": 10}
+        assert dict(info.schema) == {"part": "TAG", "ns": "TAG", "vec": "VECTOR"}
+    assert proto.parse_info(replies.VALKEY_SEARCH_12_INFO).dim == 4
+
+
+def test_list_indexes() -> None:
+    assert proto.list_indexes() == ("FT._LIST",)
+    assert proto.parse_list(replies.FT_LIST) == ["agent_semcache", "idx"]
+    with pytest.raises(ProtocolError):
+        proto.parse_list(b"idx")
+
+
 def test_filter_stays_within_elasticache_82_query_limits() -> None:
     """ElastiCache for Valkey 8.2 allows 16 terms per query string: the cache uses two."""
     vec = proto.encode_vector([1.0, 0.0, 0.0, 0.0], 4)
