@@ -4,8 +4,9 @@ Deployed on AgentCore Runtime as the code package (the default), the runtime sta
 under ``opentelemetry-instrument`` (AWS Distro for OpenTelemetry), which installs the SDK and
 its exporters before this code runs: the app then only opens its ``invoke_agent`` span and
 the cache's spans and metrics flow to CloudWatch through it. The container image
-(``-c artifact=container``) runs without ADOT: no SDK, so the spans are no-ops. Locally, ``SEMCACHE_OTEL_CONSOLE=1`` installs an SDK that
-prints spans and metrics to stdout, unless an SDK is already installed.
+(``-c artifact=container``) runs without ADOT: no SDK, so the spans are no-ops. Locally,
+``SEMCACHE_OTEL_CONSOLE=1`` installs an SDK that prints spans and metrics to stdout, unless an
+SDK is already installed.
 """
 
 from __future__ import annotations
