@@ -75,19 +75,15 @@ async def test_paused_engine_adds_at_most_the_timeout(own_engine: LocalEngine, m
     cache = _cache(own_engine.url)
     api = Api(cache, mode)
     await api.store(Q, "x")
-    admin = valkey.Valkey.from_url(own_engine.url)
-    admin.execute_command("CLIENT", "PAUSE", "3000", "ALL")
-    try:
+    with stopped(own_engine):
         started = time.perf_counter()
         result = await api.search(Q)
         elapsed = time.perf_counter() - started
         assert result.hit is None and result.error == "CacheUnavailableError"
-        assert TIMEOUT <= elapsed < TIMEOUT + SLACK, elapsed  # the pause lasts 3 s
+        assert TIMEOUT <= elapsed < TIMEOUT + SLACK, elapsed
         started = time.perf_counter()
         assert (await api.search(Q)).skipped  # backing off: no wait at all
         assert time.perf_counter() - started < 0.05
-    finally:
-        admin.execute_command("CLIENT", "UNPAUSE")
     assert cache.stats().errors == 1 and cache.stats().skipped == 1
 
 
@@ -174,28 +170,28 @@ async def test_index_recreated_with_another_dim_underneath(
 async def test_index_recheck_is_throttled(
     engine: LocalEngine, index_name: str, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Lookups that find nothing re-verify the index at most every interval (30 s)."""
+    """Lookups that find nothing re-verify the index (FT.INFO) at most every interval."""
     clock = Clock()
     monkeypatch.setattr(_core, "time", clock)
     cache = ValkeySemanticCache(TableEmbeddings(), url=engine.url, index_name=index_name,
                                 on_error="raise")  # fmt: skip
-    assert cache.config.index_check_interval_seconds == 30.0
+    interval = cache.config.index_check_interval_seconds
+    assert interval == 30.0
     api = Api(cache, mode)
-    await api.store(Q, "x")
+    await api.store(Q, "x")  # the index is verified here
     raw = valkey.Valkey.from_url(engine.url)
-    raw.execute_command(*proto.drop_index(index_name))
-    raw.execute_command(
-        *proto.create_index(proto.IndexSpec(index_name, f"{index_name}:", 16, 16, 200))
-    )
-    before = command_calls(raw)
-    for i in range(5):  # within the interval: plain misses, no FT.INFO
-        clock.offset += 5.0
-        assert (await api.search(f"unknown {i}")).hit is None
-    assert "ft.info" not in calls_between(before, command_calls(raw))
-    clock.offset += 5.1  # 30.1 s after the last check
-    with pytest.raises(IndexMismatchError, match="DIM 16"):
-        await api.search("unknown again")
-    assert calls_between(before, command_calls(raw))["ft.info"] == 1
+
+    async def info_calls(steps: int, step: float) -> int:
+        before = command_calls(raw)
+        for i in range(steps):
+            clock.offset += step
+            assert (await api.search(Q, llm_string=f"empty {clock.offset} {i}")).hit is None
+        return calls_between(before, command_calls(raw)).get("ft.info", 0)
+
+    assert await info_calls(5, interval / 6) == 0  # 25 s: within the interval
+    assert await info_calls(1, interval / 6 + 0.1) == 1  # 30.1 s after the last check
+    assert await info_calls(5, interval / 6) == 0
+    assert await info_calls(10, interval / 2) == 5  # one check per interval, not per lookup
 
 
 async def test_incomplete_or_corrupt_entries_are_never_served(
