@@ -14,8 +14,8 @@ from langchain_valkey_semcache import (
     IndexMismatchError,
     InvalidInputError,
     ValkeySemanticCache,
+    _core,
 )
-from langchain_valkey_semcache import _core
 from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.conftest import Api

@@ -23,20 +23,21 @@ Q = "What is semantic caching?"
 
 async def test_unreachable_cache_fails_open_fast(mode: str) -> None:
     url = f"valkey://127.0.0.1:{free_port()}"
-    cache = ValkeySemanticCache(TableEmbeddings(), url=url, socket_timeout_seconds=0.2)
+    cache = ValkeySemanticCache(TableEmbeddings(), url=url, socket_timeout_seconds=0.5)
     api = Api(cache, mode)
     started = time.perf_counter()
     assert (await api.search(Q)).hit is None
     assert await api.store(Q, "x") is None
     assert await api.lookup(Q, "llm") is None
     await api.update(Q, "llm", [Generation(text="x")])
-    assert time.perf_counter() - started < 3.0
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.25, f"a refused connection waited {elapsed:.2f}s (timeout 0.5 s)"
     stats = cache.stats()
     assert stats.errors >= 1 and stats.by_error.get("CacheUnavailableError", 0) >= 1
     assert stats.lookups == 2 and stats.hits == 0 and stats.misses == 2
 
 
-async def test_unreachable_cache_raises_when_asked(mode: str) -> None:
+def test_unreachable_cache_raises_when_asked() -> None:
     url = f"valkey://127.0.0.1:{free_port()}"
     with pytest.raises(CacheUnavailableError):
         ValkeySemanticCache(TableEmbeddings(), url=url, on_error="raise")

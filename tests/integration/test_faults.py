@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import valkey
 
-from langchain_valkey_semcache import CacheHit, IndexMismatchError, ValkeySemanticCache
-from langchain_valkey_semcache import _core
+from langchain_valkey_semcache import CacheHit, IndexMismatchError, ValkeySemanticCache, _core
 from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.conftest import Api
@@ -255,7 +254,7 @@ def test_threads_and_tasks_at_once_with_a_kill(own_engine: LocalEngine) -> None:
     def guarded(target: Callable[[], object]) -> None:
         try:
             target()
-        except BaseException as exc:  # noqa: BLE001 (collected for the assertion below)
+        except BaseException as exc:
             errors.append(exc)
 
     async def tasks() -> None:

@@ -12,7 +12,6 @@ from tests.conftest import Api
 from tests.engine_b import PASSWORD, engine_b_fixture
 from tests.support import TableEmbeddings, at_similarity
 
-
 Q = "What is semantic caching?"
 PARA = "What does semantic caching mean?"
 tls_engine = engine_b_fixture()
