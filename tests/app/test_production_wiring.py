@@ -37,6 +37,7 @@ PARA = "What does semantic caching mean?"
 OTHER = "How do I size an ElastiCache node?"
 FAILING = "Why would the model fail?"
 tls_engine = engine_b_fixture()
+TITAN_BODIES: list[dict[str, Any]] = []
 
 
 @pytest.fixture
@@ -48,6 +49,11 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Stubber]]:
         return clients[service_name]
 
     monkeypatch.setattr(boto3.session.Session, "client", client)
+    clients["bedrock-runtime"].meta.events.register(
+        "provide-client-params.bedrock-runtime.InvokeModel",
+        lambda params, **_: TITAN_BODIES.append(json.loads(params["body"])),
+    )
+    TITAN_BODIES.clear()
     stubbers = {name: Stubber(c) for name, c in clients.items()}
     for stub in stubbers.values():
         stub.activate()
@@ -121,3 +127,5 @@ def test_production_wiring_over_tls_with_bedrock(app_url: str, stubs: dict[str, 
     streamed = call(app_url, {"prompt": FAILING + " (streamed)", "stream": True})
     assert streamed[-1] == {"error": {"type": "agent_error", "message": "the model call failed"}}
     runtime.assert_no_pending_responses()
+    assert TITAN_BODIES[0] == {"inputText": Q, "dimensions": 1024, "normalize": True}
+    assert len(TITAN_BODIES) == 5  # one per miss or paraphrase: none for the exact repeat

@@ -129,6 +129,9 @@ async def test_ttl_per_cache_and_per_entry(engine: LocalEngine, index_name: str,
     raw = valkey.Valkey.from_url(engine.url)
     assert 3500 < raw.ttl(long_key) <= 3600
     assert 0 < raw.pttl(short_key) <= 1000  # -1 would be an entry that never leaves
+    expires_at = float(raw.hget(short_key, proto.EXPIRES))  # type: ignore[arg-type]
+    assert time.time() < expires_at <= time.time() + 1
+    raw.persist(short_key)  # an EXPIRE lost: the entry's own expiry time still holds
     assert (await api.check("near-short")) is not None
     await asyncio.sleep(1.6)
     assert (await api.check("short")) is None
