@@ -10,7 +10,7 @@ INFRA_VENV  := infra/.venv
 INFRA_STAMP := $(INFRA_VENV)/.installed
 ENV ?= dev
 
-.PHONY: install demo test unit lint format bench engine-b synth deploy destroy clean
+.PHONY: install demo test unit lint format bench mutation engine-b synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,14 @@ $(BENCH_STAMP): bench/requirements-compare.txt
 
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/perf.py
+
+# Mutation testing (mutmut 3) of _core.py, _protocol.py, guards.py and cache.py against the
+# tests that exercise each; CPU-heavy, capped per file, not part of .ci/run. Work folders and
+# surviving mutants stay in build/mutation/<file>/ (`mutmut results` there).
+MUTATION_CAP ?= 900
+mutation: $(STAMP)
+	$(BIN)/pip install -q -r tools/requirements-mutation.txt
+	$(BIN)/python tools/mutation.py --cap-seconds $(MUTATION_CAP)
 
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) infra/cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -21,8 +21,8 @@ sys.path.insert(0, str(HERE))
 
 from _common import summary, table  # noqa: E402
 
-from langchain_valkey_semcache.guards import CHECKS, GuardVerifier  # noqa: E402
 from langchain_valkey_semcache.guards import _CHECKS as ALL_CHECKS  # noqa: E402
+from langchain_valkey_semcache.guards import CHECKS, GuardVerifier  # noqa: E402
 
 DATA = HERE.parent.parent / "shared" / "data"
 

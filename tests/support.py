@@ -137,7 +137,9 @@ def expect_converse_stream(stub: Any, model: str, chunks: Sequence[str]) -> None
     from botocore.stub import ANY
 
     events: list[tuple[str, dict[str, Any]]] = [("messageStart", {"role": "assistant"})]
-    events += [("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": c}}) for c in chunks]
+    events += [
+        ("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": c}}) for c in chunks
+    ]
     events += [
         ("contentBlockStop", {"contentBlockIndex": 0}),
         ("messageStop", {"stopReason": "end_turn"}),
@@ -159,9 +161,14 @@ def expect_converse_stream(stub: Any, model: str, chunks: Sequence[str]) -> None
 
     def swap(parsed: dict[str, Any], **_: Any) -> None:
         client.meta.events.unregister("after-call.bedrock-runtime.ConverseStream", swap)
-        parsed["stream"] = EventStream(Raw(), stream_shape, EventStreamJSONParser(), "ConverseStream")
+        parsed["stream"] = EventStream(
+            Raw(), stream_shape, EventStreamJSONParser(), "ConverseStream"
+        )
 
     client.meta.events.register("after-call.bedrock-runtime.ConverseStream", swap)
     placeholder = {"stream": {"messageStart": {"role": "assistant"}}}
-    stub.add_response("converse_stream", placeholder, {"modelId": model, "messages": ANY,
-                                                       "system": ANY, "inferenceConfig": ANY})
+    stub.add_response(
+        "converse_stream",
+        placeholder,
+        {"modelId": model, "messages": ANY, "system": ANY, "inferenceConfig": ANY},
+    )

@@ -44,9 +44,7 @@ PLAN: dict[str, list[str]] = {
         "tests/unit/test_public_api.py",
     ],
 }  # fmt: skip
-DESELECT = (
-    "not shipped_defaults and not threads_and_tasks and not bad_vectors and not round_trips"
-)
+DESELECT = "not shipped_defaults and not threads_and_tasks and not bad_vectors and not round_trips"
 
 
 def _workdir(target: str, tests: list[str], base: Path) -> Path:
@@ -94,17 +92,22 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)]
         try:
-            subprocess.run(command, cwd=work, timeout=args.cap_seconds, check=False,
-                           stdout=(work / "mutmut.log").open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+            with (work / "mutmut.log").open("wb") as log:
+                subprocess.run(command, cwd=work, timeout=args.cap_seconds, check=False,
+                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
             capped = False
         except subprocess.TimeoutExpired:
             capped = True
         s = _stats(work)
-        checked = s.get("killed", 0) + s.get("survived", 0) + s.get("timeout", 0)
-        score = (s.get("killed", 0) + s.get("timeout", 0)) / checked if checked else 0.0
-        rows.append((target, s.get("total", 0), s.get("killed", 0), s.get("timeout", 0),
-                     s.get("survived", 0), s.get("not_checked", 0) + s.get("skipped", 0),
-                     f"{score:.1%}", f"{time.monotonic() - started:.0f}{' (capped)' if capped else ''}"))  # fmt: skip
+        done = {k: s.get(k, 0) for k in ("killed", "timeout", "survived", "skipped", "no_tests",
+                                         "suspicious", "segfault")}  # fmt: skip
+        checked = done["killed"] + done["timeout"] + done["survived"]
+        score = f"{(done['killed'] + done['timeout']) / checked:.1%}" if checked else "-"
+        spent = f"{time.monotonic() - started:.0f}" + (" (capped)" if capped else "")
+        if not checked:
+            spent += " (no mutant ran: see mutmut.log)"
+        rows.append((target, s.get("total", 0), done["killed"], done["timeout"], done["survived"],
+                     s.get("total", 0) - sum(done.values()), score, spent))  # fmt: skip
     header = ("file", "mutants", "killed", "timeout", "survived", "not checked", "score", "s")
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))

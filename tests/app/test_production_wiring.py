@@ -75,7 +75,8 @@ def app_url(
         "VALKEY_AUTH_SECRET_ARN": ARN, "AWS_REGION": "us-west-2",
     })  # fmt: skip
     assert (settings.embedding_model_id, settings.llm_model_id) == (
-        "amazon.titan-embed-text-v2:0", DEFAULT_LLM
+        "amazon.titan-embed-text-v2:0",
+        DEFAULT_LLM,
     )  # the shipped defaults
     secret = json.dumps({"username": "default", "password": PASSWORD})
     stubs["secretsmanager"].add_response(

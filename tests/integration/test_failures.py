@@ -12,6 +12,7 @@ from langchain_valkey_semcache import (
     CacheUnavailableError,
     EmbeddingError,
     NoSearchModuleError,
+    Timings,
     ValkeySemanticCache,
 )
 from langchain_valkey_semcache.engine import LocalEngine, free_port
@@ -65,9 +66,20 @@ async def test_embedding_failure_is_a_counted_miss(
         BrokenEmbeddings(RuntimeError("ThrottlingException")), url=engine.url, index_name=index_name
     )
     api = Api(cache, mode)
-    assert (await api.search(Q)).hit is None
+    missed = await api.search(Q)
+    assert missed.hit is None and missed.error == "EmbeddingError"
+    assert missed.timings == Timings()
     assert await api.store(Q, "x") is None
     assert cache.stats().by_error == {"EmbeddingError": 2}
+    assert (cache.stats().errors, cache.stats().store_errors) == (1, 1)
+    raising = ValkeySemanticCache(
+        BrokenEmbeddings(RuntimeError("ThrottlingException")), url=engine.url,
+        index_name=index_name, on_error="raise",
+    )  # fmt: skip
+    with pytest.raises(EmbeddingError):
+        await Api(raising, mode).store(Q, "x")
+    with pytest.raises(EmbeddingError):
+        await Api(raising, mode).store_many([(Q, "x")])
 
 
 @pytest.mark.parametrize(

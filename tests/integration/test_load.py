@@ -133,7 +133,7 @@ def small_engine() -> Iterator[LocalEngine]:
 
 
 class Paraphrases(TableEmbeddings):
-    """"paraphrase of X" embeds at cosine ~0.98 to X: a lookup that needs the vector search."""
+    """ "paraphrase of X" embeds at cosine ~0.98 to X: a lookup that needs the vector search."""
 
     def vector(self, text: str) -> list[float]:
         if text.startswith("paraphrase of "):

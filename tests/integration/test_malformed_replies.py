@@ -52,13 +52,23 @@ bad_number = st.one_of(
 ).map(str.encode)
 bad_distance = st.one_of(
     bad_number,
-    st.floats(allow_nan=False).filter(lambda d: not -1e-3 <= d <= 2.001).map(lambda d: repr(d).encode()),
+    st.floats(allow_nan=False)
+    .filter(lambda d: not -1e-3 <= d <= 2.001)
+    .map(lambda d: repr(d).encode()),
     st.sampled_from([b"inf", b"-inf"]),
 )
 bad_answer = st.one_of(
     st.text(max_size=20).filter(lambda t: t.strip() not in ("", "[]") and _not_json(t)),
-    st.sampled_from(['[]', '{}', '"text"', '[1, 2]', '[{"lc": 1, "type": "constructor", '
-                     '"id": ["os", "system"]}]', '[{"lc": 1, "type": "secret", "id": ["K"]}]']),
+    st.sampled_from(
+        [
+            "[]",
+            "{}",
+            '"text"',
+            "[1, 2]",
+            '[{"lc": 1, "type": "constructor", "id": ["os", "system"]}]',
+            '[{"lc": 1, "type": "secret", "id": ["K"]}]',
+        ]
+    ),
 ).map(str.encode)
 
 
@@ -76,8 +86,9 @@ def bad_search(draw: st.DrawFn, good: list[Any]) -> list[Any] | Any:
     reply: list[Any] = [good[0]] + [list(x) if isinstance(x, list) else x for x in good[1:]]
     fields = reply[2]
     index = {fields[i].decode(): i + 1 for i in range(0, len(fields), 2)}
-    kind = draw(st.sampled_from(["not a list", "count", "truncated", "odd fields", "key",
-                                 "score", "no score", "answer", "no answer", "expiry"]))  # fmt: skip
+    kinds = ["not a list", "count", "truncated", "odd fields", "key",
+             "score", "no score", "answer", "no answer", "expiry"]  # fmt: skip
+    kind = draw(st.sampled_from(kinds))
     if kind == "not a list":
         return draw(st.one_of(st.none(), st.integers(), st.binary(max_size=8)))
     if kind == "count":

@@ -1,5 +1,5 @@
 """Malformed and truncated replies are a ProtocolError, never a wrong hit; accepted replies
-are parsed faithfully (the through-the-cache version is tests/integration/test_malformed_replies)."""
+are parsed faithfully (through a real lookup: tests/integration/test_malformed_replies.py)."""
 
 from __future__ import annotations
 

@@ -102,10 +102,8 @@ def test_parse_info_tolerates_what_an_engine_may_leave_out() -> None:
         info = proto.parse_info(_without(replies.REDISEARCH_INFO, left_out))
         assert info.fields == {"part", "ns", "vec"}
         proto.check_index(info, SPEC)
-    bare = proto.parse_info(
-        _without(replies.REDISEARCH_INFO, b"num_docs", b"hash_indexing_failures",
-                 b"distance_metric")  # fmt: skip
-    )
+    left_out = (b"num_docs", b"hash_indexing_failures", b"distance_metric")
+    bare = proto.parse_info(_without(replies.REDISEARCH_INFO, *left_out))
     assert (bare.num_docs, bare.indexing_failures, bare.metric, bare.dim) == (0, 0, None, 4)
     proto.check_index(bare, SPEC)  # no metric reported: nothing to object to
     text_dim = copy.deepcopy(replies.VALKEY_SEARCH_INFO)
