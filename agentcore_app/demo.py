@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
-import time
 import uuid
 from typing import Any
 
@@ -32,28 +30,9 @@ any safe threshold. Here similarity is cosine similarity (1 - COSINE distance) a
 default threshold is 0.90."""
 
 
-def _has_aws_credentials() -> bool:
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    try:
-        import boto3  # type: ignore[import-untyped]
-
-        return boto3.Session().get_credentials() is not None
-    except Exception:
-        return False
-
-
-def _serve(app: Any, port: int) -> tuple[Any, threading.Thread]:
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the app server did not start")
-        time.sleep(0.05)
-    return server, thread
+def _short(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _row(i: int, prompt: str, result: dict[str, Any], expected: str) -> tuple[str, ...]:
@@ -82,21 +61,15 @@ def main() -> int:
     from langchain_valkey_semcache.engine import LocalEngine, free_port
 
     from .invoke import invoke_url
+    from .local import local_settings
     from .main import create_app
-    from .settings import LOCAL_MINILM, OFFLINE_LLM, Settings
+    from .serve import serve_in_thread
+    from .settings import OFFLINE_LLM, aws_credentials_found
 
-    llm = os.environ.get("LLM_MODEL_ID") or (None if _has_aws_credentials() else OFFLINE_LLM)
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # no metadata-server wait here
+    llm = os.environ.get("LLM_MODEL_ID") or (None if aws_credentials_found() else OFFLINE_LLM)
     with LocalEngine() as engine:
-        env = {
-            **os.environ,
-            "VALKEY_HOST": "127.0.0.1",
-            "VALKEY_PORT": str(engine.port),
-            "VALKEY_SSL": "false",
-            "EMBEDDING_MODEL_ID": LOCAL_MINILM,
-            "VECTOR_DIMS": "384",
-            **({"LLM_MODEL_ID": llm} if llm else {}),
-        }
-        settings = Settings.from_env(env)
+        settings = local_settings(engine.port, llm)
         print(f"engine: {engine.url} (valkey-server + search module, started for this demo)")
         threshold = settings.similarity_threshold
         print(f"embeddings: offline all-MiniLM-L6-v2 (384-d); threshold {threshold}")
@@ -110,18 +83,18 @@ def main() -> int:
         app = create_app(settings)
         app.logger.setLevel(logging.WARNING)  # one JSON line per request otherwise
         port = free_port()
-        server, thread = _serve(app, port)
+        server, thread = serve_in_thread(app, port)
         url = f"http://127.0.0.1:{port}"
         print(f"app: {url}/invocations\n")
-        rows, unexpected = [], 0
+        rows, answers, unexpected = [], [], 0
         try:
-            app.state.cache.embeddings.embed_query("warm-up")  # load the model before timing
             for i, (prompt, expected, _) in enumerate(SESSION, start=1):
                 result = next(invoke_url(url, {"prompt": prompt}, str(uuid.uuid4())))
                 if "error" in result:
                     print(f"request {i} failed: {result['error']}")
                     return 1
                 rows.append(_row(i, prompt, result, expected))
+                answers.append(str(result.get("response", "")))
                 unexpected += "UNEXPECTED" in rows[-1][2]
         finally:
             server.should_exit = True
@@ -142,6 +115,9 @@ def main() -> int:
     print()
     for i, (_, expected, why) in enumerate(SESSION, start=1):
         print(f"  {i}. expected {expected}: {why}")
+    print("\nThe answers (a hit returns the answer stored for the question it matched):")
+    for i, answer in enumerate(answers, start=1):
+        print(f"  {i}. {_short(answer)}")
     print()
     print(WHY_THE_SEED_WAS_WRONG)
     return 1 if unexpected else 0

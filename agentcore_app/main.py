@@ -13,10 +13,12 @@ from bedrock_agentcore.runtime import BedrockAgentCoreApp
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, HumanMessage
+from opentelemetry import trace
 from starlette.responses import JSONResponse
 
 from .agent import build_graph, make_cache, make_embeddings, make_model, make_verifier
 from .settings import Settings
+from .telemetry import AGENT_NAME, invoke_attributes, setup_console
 
 logger = logging.getLogger("agentcore_app")
 MAX_TENANT_CHARS = 128
@@ -95,7 +97,12 @@ def create_app(
     judge_model: BaseChatModel | None = None,
 ) -> BedrockAgentCoreApp:
     """Build the cache, the model and the graph once; serve them. ``judge_model`` replaces
-    the Bedrock judge of ``CACHE_JUDGE=true`` (tests)."""
+    the Bedrock judge of ``CACHE_JUDGE=true`` (tests). Each request is an ``invoke_agent``
+    span; the cache's spans nest under it."""
+    if settings.otel_console:
+        setup_console()
+    tracer = trace.get_tracer("agentcore_app")
+    span_name = f"invoke_agent {AGENT_NAME}"
     verifier = make_verifier(settings, judge_model)
     cache = make_cache(settings, embeddings or make_embeddings(settings), verifier)
     graph = build_graph(model or make_model(settings), cache, settings.llm_model_id)
@@ -114,21 +121,26 @@ def create_app(
     async def stream(req: Request, started: float) -> AsyncIterator[dict[str, Any]]:
         final: dict[str, Any] = {}
         sent = False
+        span = tracer.start_span(span_name, attributes=invoke_attributes(settings.llm_model_id))
         try:
-            async for namespace, mode, data in graph.astream(
-                {"messages": [HumanMessage(req.prompt)]},
-                run_config(req),
-                stream_mode=["messages", "values"],
-                subgraphs=True,
-            ):
-                if mode == "values":
-                    if not namespace:  # the outer graph's state, not the agent's
-                        final = data
-                elif isinstance(data[0], AIMessageChunk) and data[0].text:
-                    sent = True
-                    yield {"delta": data[0].text}
-        except Exception:
+            with trace.use_span(span, end_on_exit=True, record_exception=False):
+                async for namespace, mode, data in graph.astream(
+                    {"messages": [HumanMessage(req.prompt)]},
+                    run_config(req),
+                    stream_mode=["messages", "values"],
+                    subgraphs=True,
+                ):
+                    if mode == "values":
+                        if not namespace:  # the outer graph's state, not the agent's
+                            final = data
+                    elif isinstance(data[0], AIMessageChunk) and data[0].text:
+                        sent = True
+                        yield {"delta": data[0].text}
+                span.set_attribute("semcache.hit", bool(final.get("cache_hit")))
+        except Exception as exc:
             logger.exception("agent failed")
+            span.set_attribute("error.type", type(exc).__name__)
+            span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
             yield {"error": {"type": "agent_error", "message": "the model call failed"}}
             return
         body = response_body(final, settings.llm_model_id, (time.perf_counter() - started) * 1000)
@@ -145,11 +157,19 @@ def create_app(
             return _error(400, "bad_request", str(exc))
         if req.stream:
             return stream(req, started)
-        try:
-            state = await graph.ainvoke({"messages": [HumanMessage(req.prompt)]}, run_config(req))
-        except Exception:
-            logger.exception("agent failed")
-            return _error(502, "agent_error", "the model call failed; see the runtime logs")
+        with tracer.start_as_current_span(
+            span_name, attributes=invoke_attributes(settings.llm_model_id), record_exception=False
+        ) as span:
+            try:
+                state = await graph.ainvoke(
+                    {"messages": [HumanMessage(req.prompt)]}, run_config(req)
+                )
+            except Exception as exc:
+                logger.exception("agent failed")
+                span.set_attribute("error.type", type(exc).__name__)
+                span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+                return _error(502, "agent_error", "the model call failed; see the runtime logs")
+            span.set_attribute("semcache.hit", bool(state.get("cache_hit")))
         return response_body(state, settings.llm_model_id, (time.perf_counter() - started) * 1000)
 
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ TITAN_V2 = "amazon.titan-embed-text-v2:0"
 LOCAL_MINILM = "local-minilm"
 OFFLINE_LLM = "offline"
 DEFAULT_LLM = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -25,7 +26,7 @@ class SettingsError(ValueError):
 class Settings:
     valkey_host: str = "localhost"
     valkey_port: int = 6379
-    valkey_ssl: bool = True
+    valkey_ssl: bool = False  # from_env: TLS unless the host is this machine
     valkey_username: str | None = None
     valkey_password: str | None = None
     valkey_auth_secret_arn: str | None = None
@@ -40,6 +41,7 @@ class Settings:
     cache_judge: bool = False
     cache_judge_max_calls_per_minute: int = 60
     cache_judge_trust_above: float = 0.97
+    otel_console: bool = False
 
     @property
     def valkey_url(self) -> str:
@@ -72,10 +74,12 @@ class Settings:
             raise ValueError(raw)
 
         optional_int = lambda raw: int(raw)  # noqa: E731
+        host = get("VALKEY_HOST", "localhost", str)
         settings = cls(
-            valkey_host=get("VALKEY_HOST", "localhost", str),
+            valkey_host=host,
             valkey_port=get("VALKEY_PORT", 6379, int, lambda p: 0 < p < 65536, "a port 1-65535"),
-            valkey_ssl=get("VALKEY_SSL", True, boolean, None, "true or false"),
+            # ElastiCache requires TLS in transit; a server on this machine rarely has it.
+            valkey_ssl=get("VALKEY_SSL", host not in LOCAL_HOSTS, boolean, None, "true or false"),
             valkey_username=env.get("VALKEY_USERNAME") or None,
             valkey_password=env.get("VALKEY_PASSWORD") or None,
             valkey_auth_secret_arn=get(
@@ -116,6 +120,7 @@ class Settings:
                 lambda t: math.isfinite(t) and 0 < t <= 1,
                 "a cosine similarity in (0, 1]",
             ),
+            otel_console=get("SEMCACHE_OTEL_CONSOLE", False, boolean, None, "true or false"),
         )
         if settings.cache_judge and settings.llm_model_id == OFFLINE_LLM:
             problems.append("CACHE_JUDGE=true needs a Bedrock LLM_MODEL_ID, not the offline model")
@@ -133,6 +138,37 @@ class Settings:
         if problems:
             raise SettingsError("invalid configuration:\n  - " + "\n  - ".join(problems))
         return cls(**{**settings.__dict__, "vector_dims": dims or 1024})
+
+
+def aws_credentials_found() -> bool:
+    """Whether boto3's default chain finds credentials (no AWS call is made)."""
+    try:
+        import boto3  # type: ignore[import-untyped]
+
+        return boto3.Session().get_credentials() is not None
+    except Exception:  # a broken profile or config file: the same as none
+        return False
+
+
+def check_credentials(
+    settings: Settings, found: Callable[[], bool] = aws_credentials_found
+) -> None:
+    """Fail at start, in one line, when a configured AWS service has no credentials to use."""
+    needs = [
+        name
+        for name, value, local in (
+            ("EMBEDDING_MODEL_ID", settings.embedding_model_id, LOCAL_MINILM),
+            ("LLM_MODEL_ID", settings.llm_model_id, OFFLINE_LLM),
+        )
+        if value != local
+    ]
+    needs += ["VALKEY_AUTH_SECRET_ARN"] if settings.valkey_auth_secret_arn else []
+    if needs and not found():
+        raise SettingsError(
+            f"no AWS credentials found, and {', '.join(needs)} need them (Bedrock defaults); "
+            f"configure AWS credentials, or set EMBEDDING_MODEL_ID={LOCAL_MINILM} and "
+            f"LLM_MODEL_ID={OFFLINE_LLM} (`make run` serves the app that way, no AWS account)"
+        )
 
 
 def read_secret(arn: str, region: str, client: Any = None) -> tuple[str | None, str]:

@@ -14,7 +14,7 @@ Measures, side by side against the same engine process:
 
 Overhead is a lookup's wall time minus the time spent inside the embedding call, for every
 system alike (each gets the same precomputed vectors through a replaying embedding).
-Run ``python bench/perf.py`` (about 10 minutes) or ``python bench/perf.py --quick``.
+Run ``python bench/perf.py`` (about 12 minutes) or ``python bench/perf.py --quick``.
 """
 
 from __future__ import annotations

@@ -14,10 +14,14 @@ from ._errors import (
 )
 from ._prompt import PromptParts, split_langchain_prompt
 from .cache import CacheSettings, ValkeySemanticCache
+from .guards import GuardVerifier
+from .judge import JudgeVerifier
+from .verification import AllOf, Verifier
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AllOf",
     "CacheConfig",
     "CacheHit",
     "CacheLookup",
@@ -26,13 +30,16 @@ __all__ = [
     "CacheUnavailableError",
     "ConfigurationError",
     "EmbeddingError",
+    "GuardVerifier",
     "IndexMismatchError",
     "InvalidInputError",
+    "JudgeVerifier",
     "NoSearchModuleError",
     "PromptParts",
     "ProtocolError",
     "SemanticCacheError",
     "Timings",
     "ValkeySemanticCache",
+    "Verifier",
     "split_langchain_prompt",
 ]

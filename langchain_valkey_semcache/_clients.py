@@ -40,6 +40,14 @@ def async_from_url(url: str, timeout: float, extra: dict[str, Any]) -> avalkey.V
     return avalkey.Valkey.from_url(url, **_timeouts(timeout, extra))  # type: ignore[no-any-return]
 
 
+def cluster_from_url(url: str, timeout: float, extra: dict[str, Any]) -> Any:
+    """A ``ValkeyCluster`` client with the same conventions (the admin command's)."""
+    import valkey.cluster
+
+    check_url(url)
+    return valkey.cluster.ValkeyCluster.from_url(url, **_timeouts(timeout, extra))  # type: ignore[no-untyped-call]
+
+
 def async_like(client: Any) -> avalkey.Valkey | None:
     """An asyncio client with the connection settings of a plain sync client, if possible."""
     pool = getattr(client, "connection_pool", None)

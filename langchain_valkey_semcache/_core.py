@@ -66,6 +66,22 @@ class EmbedMany:
 
 
 @dataclass(frozen=True)
+class OnPrimaries:
+    """Effect: run ``command`` on every primary of a cluster client, one by one; the result
+    is a list with each node's reply or its :class:`SemanticCacheError`, or None for a
+    client that is not a cluster client."""
+
+    command: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Effect: wait ``seconds`` (a short, bounded wait; never on the lookup path)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Verify:
     """Effect: ask the verifier whether ``cached``'s answer may answer ``query``."""
 
@@ -74,12 +90,16 @@ class Verify:
     similarity: float
 
 
-Effect = Embed | EmbedMany | Run | Scan | Verify
+Effect = Embed | EmbedMany | Run | Scan | Verify | OnPrimaries | Sleep
 Flow = Generator[Effect, Any, T]
 
 _LOG_WINDOW_SECONDS = 30.0
 _UNLINK_BATCH = 500
 _PIPELINE_BATCH = 1000
+# How long a new index may take to reach every primary of a cluster (the coordinator
+# propagates FT.CREATE in the background; locally it takes a few milliseconds).
+_SPREAD_WAIT_SECONDS = 2.0
+_SPREAD_POLL_SECONDS = 0.05
 
 
 def _ms(start: float) -> float:
@@ -115,7 +135,7 @@ class CacheCore:
         self.config = config
         self.verify = verify
         self.dim: int | None = config.dims
-        self.engine = proto.Engine(None, None)
+        self.engine = proto.Engine()
         self._engine_known = False
         self._index_ready = False
         self._index_checked = 0.0
@@ -124,6 +144,12 @@ class CacheCore:
         self._stats = CacheStats()
         self._down_until = 0.0
         self._log_state: dict[str, tuple[float, int]] = {}
+
+    def engine_info(self) -> tuple[str | None, int | None]:
+        """(engine name, MODULE LIST version) as this core learned them: the name from
+        FT.INFO's shape once the index was checked, the version from :meth:`probe`; None
+        for what is not known yet (or hidden: MODULE LIST may be disabled)."""
+        return self.engine.name, self.engine.version
 
     # -- keys and partitions -----------------------------------------------------------
 
@@ -206,16 +232,16 @@ class CacheCore:
     # -- flows -------------------------------------------------------------------------
 
     def probe(self) -> Flow[None]:
-        """Learn which search module runs (for engine-specific clauses)."""
+        """Check that a search module runs (MODULE LIST, else an FT.INFO that would fail)."""
         try:
             [reply] = yield Run((proto.module_list(),))
             self.engine = proto.parse_modules(reply)
         except CacheUnavailableError:
             raise
         except SemanticCacheError:  # MODULE LIST may be disabled (managed services)
-            self.engine = proto.Engine(None, None)
+            self.engine = proto.Engine()
         self._engine_known = True
-        if self.engine.module is None:
+        if self.engine.listed is not True:
             try:
                 yield Run((proto.info_index(self.config.index_name),))
             except proto.IndexMissingError:
@@ -233,19 +259,65 @@ class CacheCore:
         if not self._engine_known:
             yield from self.probe()
         spec = self._spec(dim)
+        created = False
         try:
             [reply] = yield Run((proto.info_index(spec.name),))
         except proto.IndexMissingError:
             try:
                 yield Run((proto.create_index(spec),))
-                reply = None
+                created = True
             except proto.IndexExistsError:  # created concurrently by another process
-                [reply] = yield Run((proto.info_index(spec.name),))
-        if reply is not None:
-            proto.check_index(proto.parse_info(reply), spec)
+                pass
+            [reply] = yield Run((proto.info_index(spec.name),))
+        info = proto.parse_info(reply)
+        if not created:
+            proto.check_index(info, spec)
+        yield from self._learn_engine(info, spec)
+        yield from self._check_spread(spec.name, wait=created)
         self.dim = dim
         self._index_ready = True
         self._index_checked = time.monotonic()
+
+    def _learn_engine(self, info: proto.IndexInfo, spec: proto.IndexSpec) -> Flow[None]:
+        """Name the engine by FT.INFO's shape; send RediSearch's ``HYBRID_POLICY BATCHES``
+        only after the server accepted it in a probe query (valkey-search rejects it)."""
+        if self.engine.name is not None and self.engine.name == info.engine:
+            return
+        accepted = False
+        if info.engine == proto.REDISEARCH:
+            try:
+                [reply] = yield Run((proto.knn_probe(spec.name, spec.dim),))
+                proto.parse_search(reply)
+                accepted = True
+            except ProtocolError:
+                accepted = False
+        self.engine = replace(self.engine, name=info.engine, hybrid_policy=accepted)
+
+    def _check_spread(self, name: str, *, wait: bool) -> Flow[None]:
+        """In cluster mode the index must exist on every primary: only then does the engine
+        search across shards (valkey-search with its coordinator). A module without one
+        answers a KNN from one shard: partial results, silently. Refuse that."""
+        deadline = time.monotonic() + (_SPREAD_WAIT_SECONDS if wait else 0.0)
+        while True:
+            replies = yield OnPrimaries(proto.info_index(name))
+            if replies is None:  # not a cluster client
+                return
+            for reply in replies:
+                if isinstance(reply, SemanticCacheError) and not isinstance(
+                    reply, proto.IndexMissingError
+                ):
+                    raise reply
+            missing = sum(isinstance(r, proto.IndexMissingError) for r in replies)
+            if not missing:
+                return
+            if time.monotonic() >= deadline:
+                raise ConfigurationError(
+                    f"cluster mode without cross-shard search: index {name!r} exists on "
+                    f"{len(replies) - missing} of {len(replies)} primaries, so a search would "
+                    "see one shard. valkey-search needs its coordinator (loadmodule ... "
+                    "--use-coordinator; ElastiCache for Valkey runs it in cluster mode)"
+                )
+            yield Sleep(_SPREAD_POLL_SECONDS)
 
     def _embed(self, text: str) -> Flow[bytes]:
         vector = yield Embed(text)
@@ -253,8 +325,8 @@ class CacheCore:
         self._memo.put(text, blob)
         return blob
 
-    def _knn(self, part: str, ns: str, blob: bytes) -> Flow[list[proto.Candidate]]:
-        """The nearest entries of one partition, nearest first.
+    def _knn(self, part: str | None, ns: str, blob: bytes) -> Flow[list[proto.Candidate]]:
+        """The nearest entries of one partition (every one of ``ns`` if None), nearest first.
 
         On RediSearch the query asks for ``HYBRID_POLICY BATCHES`` (fast when the partition
         is large), but batches can skip matches of a small partition whose vectors also
@@ -269,7 +341,7 @@ class CacheCore:
                 self.config.index_name, part, ns, blob, k, self.config.hnsw_ef_runtime, batches
             )
 
-        batches = self.engine.redisearch
+        batches = self.engine.hybrid_policy
         try:
             [reply] = yield Run((command(batches),))
         except (proto.IndexMissingError, ProtocolError):
@@ -311,7 +383,8 @@ class CacheCore:
         if text is None or self.backing_off():
             self.count(skipped=1, misses=1)
             reason = why or "cache unavailable, retrying later"
-            return CacheLookup(None, None, Timings(total_ms=_ms(start)), skipped=reason)
+            timings = Timings(total_ms=_ms(start))
+            return CacheLookup(None, None, timings, skipped=reason, threshold=threshold)
         part, ns = self.partition(llm_string, parts.context), self.namespace_tag(namespace)
         key = self.key(ns, part, text)
 
@@ -327,7 +400,7 @@ class CacheCore:
             timings = Timings(search_ms=_ms(start), total_ms=_ms(start))
             hit = CacheHit(gens, 1.0, text, key, True, timings)
             self.count(hits=1, exact_hits=1)
-            return CacheLookup(hit, 1.0, timings)
+            return CacheLookup(hit, 1.0, timings, threshold=threshold)
 
         t_embed = time.perf_counter()
         blob = self._memo.get(text)
@@ -342,6 +415,7 @@ class CacheCore:
         search_ms = _ms(t_search)
         best = live[0].similarity if live else None
         chosen = None
+        rejected = 0
         t_verify = time.perf_counter()
         for cand in live:
             if cand.similarity < threshold:
@@ -351,15 +425,19 @@ class CacheCore:
             if not self.verify or (yield Verify(text, cand.prompt or "", cand.similarity)):
                 chosen = cand
                 break
-            self.count(rejected=1)
+            rejected += 1
+        self.count(rejected=rejected)
         timings = Timings(embedding_ms, search_ms, _ms(start), _ms(t_verify))
+        miss = CacheLookup(
+            None, best, timings, threshold=threshold, candidates=len(live), rejected=rejected
+        )
         if chosen is None or chosen.answer is None:
             self.count(misses=1)
-            return CacheLookup(None, best, timings)
+            return miss
         gens = deserialize(chosen.answer)
         hit = CacheHit(gens, chosen.similarity, chosen.prompt or "", chosen.key, False, timings)
         self.count(hits=1)
-        return CacheLookup(hit, best, timings)
+        return replace(miss, hit=hit)
 
     def _prepare(
         self, parts: PromptParts, generations: Sequence[Any], ttl_seconds: int | None
@@ -474,14 +552,21 @@ class CacheCore:
         self.count(stores=sum(k is not None for k in keys))
         return keys
 
-    def clear(self, namespace: str | None = None, *, all_namespaces: bool = False) -> Flow[int]:
-        """Delete this cache's entries (SCAN + UNLINK, never KEYS); keep the index."""
+    def entry_keys(
+        self, namespace: str | None = None, *, all_namespaces: bool = False
+    ) -> Flow[list[str]]:
+        """The keys of this cache's entries in a namespace (or all), on every primary."""
         pattern = (
             f"{self.config.prefix}*"
             if all_namespaces
             else f"{self.config.prefix}{self.namespace_tag(namespace)}:*"
         )
         keys = yield Scan(pattern)
+        return list(keys)
+
+    def clear(self, namespace: str | None = None, *, all_namespaces: bool = False) -> Flow[int]:
+        """Delete this cache's entries (SCAN + UNLINK, never KEYS); keep the index."""
+        keys = yield from self.entry_keys(namespace, all_namespaces=all_namespaces)
         for i in range(0, len(keys), _UNLINK_BATCH):
             yield Run(tuple(("UNLINK", k) for k in keys[i : i + _UNLINK_BATCH]))
         return len(keys)

@@ -53,13 +53,20 @@ class CacheHit:
 
 @dataclass(frozen=True)
 class CacheLookup:
-    """The outcome of one lookup, hit or miss, with the nearest candidate's similarity."""
+    """The outcome of one lookup, hit or miss, with the nearest candidate's similarity.
+
+    ``candidates`` counts the live entries the vector search returned, ``rejected`` those
+    above ``threshold`` that the verifier turned down.
+    """
 
     hit: CacheHit | None
     best_similarity: float | None
     timings: Timings
     skipped: str | None = None
     error: str | None = None
+    threshold: float | None = None
+    candidates: int = 0
+    rejected: int = 0
 
 
 @dataclass(frozen=True)

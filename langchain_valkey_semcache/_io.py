@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+import valkey.asyncio.cluster as acluster
+import valkey.cluster as cluster
 from langchain_core.embeddings import Embeddings
 
 from . import _protocol as proto
-from ._core import Embed, EmbedMany, Flow, Run, Scan, Verify
+from ._core import Embed, EmbedMany, Flow, OnPrimaries, Run, Scan, Sleep, Verify
 from ._errors import EmbeddingError, SemanticCacheError
 from .verification import Verifier
 
@@ -47,7 +51,8 @@ def _perform_sync(effect: Any, client: Any, embeddings: Embeddings, verifier: An
     try:
         if isinstance(effect, Run):
             if len(effect.commands) == 1:
-                return [client.execute_command(*effect.commands[0])]
+                command = effect.commands[0]
+                return [client.execute_command(*command, **_route(client, command))]
             pipe = client.pipeline(transaction=False)
             for command in effect.commands:
                 pipe.execute_command(*command)
@@ -58,6 +63,14 @@ def _perform_sync(effect: Any, client: Any, embeddings: Embeddings, verifier: An
                 batch = client.scan_iter(match=effect.pattern, count=1000, **target)
                 keys.update(_key(k) for k in batch)
             return sorted(keys)
+        if isinstance(effect, OnPrimaries):
+            if not isinstance(client, cluster.ValkeyCluster):
+                return None
+            nodes = client.get_primaries()  # type: ignore[no-untyped-call]
+            return [_on_node_sync(client, node, effect.command) for node in nodes]
+        if isinstance(effect, Sleep):
+            time.sleep(effect.seconds)
+            return None
     except SemanticCacheError:
         raise
     except Exception as exc:
@@ -82,22 +95,63 @@ async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verif
     try:
         if isinstance(effect, Run):
             if len(effect.commands) == 1:
-                return [await client.execute_command(*effect.commands[0])]
+                command = effect.commands[0]
+                if isinstance(client, acluster.ValkeyCluster):
+                    await client.initialize()
+                return [await client.execute_command(*command, **_route(client, command))]
             pipe = client.pipeline(transaction=False)
             for command in effect.commands:
                 pipe.execute_command(*command)
             return await pipe.execute()
         if isinstance(effect, Scan):
             keys: set[str] = set()
+            if isinstance(client, acluster.ValkeyCluster):
+                await client.initialize()
             for target in _scan_targets(client):
                 batch = client.scan_iter(match=effect.pattern, count=1000, **target)
                 keys.update([_key(k) async for k in batch])
             return sorted(keys)
+        if isinstance(effect, OnPrimaries):
+            if not isinstance(client, acluster.ValkeyCluster):
+                return None
+            await client.initialize()
+            return [
+                await _on_node_async(client, node, effect.command)
+                for node in client.get_primaries()
+            ]
+        if isinstance(effect, Sleep):
+            await asyncio.sleep(effect.seconds)
+            return None
     except SemanticCacheError:
         raise
     except Exception as exc:
         raise _client_error(exc) from exc
     raise TypeError(f"unknown effect {effect!r}")
+
+
+def _route(client: Any, command: tuple[Any, ...]) -> dict[str, Any]:
+    """Cluster clients route by key; FT.* and MODULE name none, so they go to the client's
+    default node, named explicitly: the asyncio client cannot route them on its own, and
+    an explicit node is tried once (no retry loop multiplying the socket timeout)."""
+    if proto.names_no_key(command) and isinstance(
+        client, cluster.ValkeyCluster | acluster.ValkeyCluster
+    ):
+        return {"target_nodes": client.get_default_node()}
+    return {}
+
+
+def _on_node_sync(client: Any, node: Any, command: tuple[Any, ...]) -> Any:
+    try:
+        return client.execute_command(*command, target_nodes=node)
+    except Exception as exc:
+        return _client_error(exc)
+
+
+async def _on_node_async(client: Any, node: Any, command: tuple[Any, ...]) -> Any:
+    try:
+        return await client.execute_command(*command, target_nodes=node)
+    except Exception as exc:
+        return _client_error(exc)
 
 
 def _scan_targets(client: Any) -> list[dict[str, Any]]:

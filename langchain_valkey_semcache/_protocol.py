@@ -69,6 +69,11 @@ class IndexInfo:
     dim: int | None
     metric: str | None
     fields: frozenset[str]
+    engine: str | None = None  # REDISEARCH or VALKEY_SEARCH, told apart by the reply's shape
+    schema: tuple[tuple[str, str], ...] = ()
+    """(field, type) in the server's order, e.g. ("vec", "VECTOR")."""
+    vector: dict[str, str | int] | None = None
+    """The vector field's settings: algorithm, data_type, m, ef_construction when shown."""
 
 
 @dataclass(frozen=True)
@@ -100,14 +105,17 @@ class StoredEntry:
 
 @dataclass(frozen=True)
 class Engine:
-    """Which search module the server runs."""
+    """Facts about the server's search module, learned from what it answers and accepts.
 
-    module: str | None
-    version: int | None
+    A ``MODULE LIST`` version cannot tell the engines apart (RediSearch 2.10.5 reports
+    21005, valkey-search 1.2.1 reports 66049), so the name comes from the shape of the
+    FT.INFO reply and engine-specific clauses are sent only after the server accepted them.
+    """
 
-    @property
-    def redisearch(self) -> bool:
-        return self.module == REDISEARCH
+    listed: bool | None = None  # MODULE LIST shows a search module (None: could not ask)
+    version: int | None = None  # MODULE LIST's number, for display only
+    name: str | None = None  # REDISEARCH or VALKEY_SEARCH, from FT.INFO's shape
+    hybrid_policy: bool = False  # accepted RediSearch's ``HYBRID_POLICY BATCHES``
 
 
 def tag(value: str) -> str:
@@ -160,9 +168,20 @@ def module_list() -> tuple[Any, ...]:
     return ("MODULE", "LIST")
 
 
+def list_indexes() -> tuple[Any, ...]:
+    return ("FT._LIST",)
+
+
+def parse_list(reply: Any) -> list[str]:
+    """Parse FT._LIST: the index names, sorted."""
+    if not isinstance(reply, list | set):
+        raise ProtocolError(f"unexpected FT._LIST reply: {reply!r:.200}")
+    return sorted(_text(name) for name in reply)
+
+
 def knn_search(
     index: str,
-    part: str,
+    part: str | None,
     ns: str,
     vector: bytes,
     k: int,
@@ -172,17 +191,38 @@ def knn_search(
     """KNN restricted, inside the index, to one partition and namespace.
 
     ``batches`` adds RediSearch's ``HYBRID_POLICY BATCHES`` (valkey-search rejects it).
+    ``part=None`` searches every partition of the namespace (the admin command).
     """
     hybrid = " HYBRID_POLICY BATCHES" if batches else ""
+    scope = (
+        f"@{NS}:{{{tag(ns)}}}" if part is None else f"@{PART}:{{{tag(part)}}} @{NS}:{{{tag(ns)}}}"
+    )
     query = (
-        f"(@{PART}:{{{tag(part)}}} @{NS}:{{{tag(ns)}}})"
-        f"=>[KNN {int(k)} @{VEC} $vec EF_RUNTIME {int(ef_runtime)}{hybrid} AS {_SCORE}]"
+        f"({scope})=>[KNN {int(k)} @{VEC} $vec EF_RUNTIME {int(ef_runtime)}{hybrid} AS {_SCORE}]"
     )
     returned = (_SCORE, PROMPT, ANSWER, EXPIRES)
     return (
         "FT.SEARCH", index, query, "PARAMS", "2", "vec", vector,
         "RETURN", str(len(returned)), *returned, "LIMIT", "0", str(int(k)), "DIALECT", "2",
     )  # fmt: skip
+
+
+def knn_probe(index: str, dim: int) -> tuple[Any, ...]:
+    """A harmless KNN with ``HYBRID_POLICY BATCHES``: does this engine accept the clause?"""
+    probe = encode_vector([1.0] + [0.0] * (dim - 1), dim)
+    return knn_search(index, "probe", "probe", probe, 1, 10, batches=True)
+
+
+# Commands that name no key: a cluster client must be told which node takes them
+# (valkey-search's coordinator fans FT.SEARCH out from any primary).
+_NODE_COMMANDS = frozenset(
+    {"FT.CREATE", "FT.INFO", "FT.SEARCH", "FT.DROPINDEX", "FT._LIST", "MODULE"}
+)
+
+
+def names_no_key(command: Sequence[Any]) -> bool:
+    """True for the FT.* and MODULE commands, which a cluster client cannot route by key."""
+    return bool(command) and str(command[0]).upper() in _NODE_COMMANDS
 
 
 def entry_mapping(
@@ -291,19 +331,45 @@ def _parse_info(reply: Any) -> IndexInfo:
         raise ProtocolError("FT.INFO has non-numeric num_docs/hash_indexing_failures") from exc
     dim: int | None = None
     metric: str | None = None
+    engine: str | None = None
     fields: set[str] = set()
+    schema: list[tuple[str, str]] = []
+    vector: dict[str, str | int] | None = None
     for attr in info.get("attributes", []) or []:
         a = _pairs(attr)
         name = _text(a.get("attribute", a.get("identifier", b"")))
         fields.add(name)
+        schema.append((name, _text(a.get("type", b"?")).upper()))
         nested = _pairs(a["index"]) if "index" in a else {}
         raw_dim = a.get("dim", nested.get("dimensions"))
         raw_metric = a.get("distance_metric", nested.get("distance_metric"))
         if raw_dim is not None:
             dim = int(_text(raw_dim)) if not isinstance(raw_dim, int) else raw_dim
+            engine = VALKEY_SEARCH if "dimensions" in nested else REDISEARCH
         if raw_metric is not None:
             metric = _text(raw_metric).upper()
-    return IndexInfo(num_docs, failures, dim, metric, frozenset(fields))
+        if schema[-1][1] == "VECTOR":
+            vector = _vector_settings(a, nested)
+    return IndexInfo(
+        num_docs, failures, dim, metric, frozenset(fields), engine, tuple(schema), vector
+    )
+
+
+def _vector_settings(attr: dict[str, Any], nested: dict[str, Any]) -> dict[str, str | int]:
+    """HNSW/FLAT settings of a vector field: flat in RediSearch's FT.INFO, under
+    ``index.algorithm`` in valkey-search's."""
+    algorithm = nested.get("algorithm", attr.get("algorithm"))
+    algo = _pairs(algorithm) if isinstance(algorithm, list | dict) else {"name": algorithm}
+    source = {**{k.lower(): v for k, v in attr.items()}, **nested, **algo}
+    out: dict[str, str | int] = {}
+    for key, name in (("name", "algorithm"), ("data_type", "data_type")):
+        if source.get(key) is not None:
+            out[name] = _text(source[key]).upper()
+    for key in ("m", "ef_construction", "ef_runtime"):
+        if source.get(key) is not None:
+            value = source[key]
+            out[key] = value if isinstance(value, int) else int(_text(value))
+    return out
 
 
 def check_index(info: IndexInfo, spec: IndexSpec) -> None:
@@ -323,7 +389,7 @@ def check_index(info: IndexInfo, spec: IndexSpec) -> None:
 
 
 def parse_modules(reply: Any) -> Engine:
-    """Find the search module in ``MODULE LIST`` (RediSearch reports 2xxxx, valkey-search 1xxxx)."""
+    """Find the search module in ``MODULE LIST`` (its version is for display only)."""
     if not isinstance(reply, list):
         raise ProtocolError(f"unexpected MODULE LIST reply: {reply!r:.200}")
     for item in reply:
@@ -334,8 +400,8 @@ def parse_modules(reply: Any) -> Engine:
                 v = int(version) if isinstance(version, (int, bytes, str)) else None
             except ValueError as exc:
                 raise ProtocolError(f"bad module version {version!r:.40}") from exc
-            return Engine(REDISEARCH if v is not None and v >= 20000 else VALKEY_SEARCH, v)
-    return Engine(None, None)
+            return Engine(listed=True, version=v)
+    return Engine(listed=False)
 
 
 NO_MODULE_MESSAGE = (
@@ -343,9 +409,17 @@ NO_MODULE_MESSAGE = (
     "Valkey 8.2+ on a node-based cluster (Serverless has no vector search)"
 )
 
+ACL_MESSAGE = (
+    "the Valkey user lacks a permission this cache needs (see the README's ACL rules: "
+    "its index name and key prefix as key patterns, +@search on valkey-search, and "
+    "FT.*/HSET/HMGET/EXPIRE/PERSIST/UNLINK/SCAN/PING)"
+)
+
 # Server wording -> error, matched case-insensitively against ResponseError text.
 _WORDING: tuple[tuple[str, type[SemanticCacheError]], ...] = (
     ("unknown command 'ft.", NoSearchModuleError),
+    ("user doesn't have a permission", ConfigurationError),  # valkey-search 1.0 ACL check
+    ("user does not have permission", ConfigurationError),  # valkey-search 1.2 ACL check
     ("unknown index name", IndexMissingError),
     ("no such index", IndexMissingError),
     ("index with name", IndexMissingError),
@@ -368,16 +442,15 @@ def translate(exc: BaseException) -> SemanticCacheError:
     if isinstance(exc, (vex.ConnectionError, vex.TimeoutError, OSError)):
         return CacheUnavailableError(f"Valkey unavailable: {type(exc).__name__}: {exc}")
     if isinstance(exc, vex.NoPermissionError):
-        return ConfigurationError(
-            "the Valkey user lacks a permission this cache needs (see the README's ACL "
-            f"rules: its index, its key prefix, FT.*/HSET/HMGET/EXPIRE/UNLINK/SCAN): {exc}"
-        )
+        return ConfigurationError(f"{ACL_MESSAGE}: {exc}")
     if isinstance(exc, vex.ResponseError):
         text = str(exc).lower()
         for wording, kind in _WORDING:
             if wording in text:
                 if kind is NoSearchModuleError:
                     return NoSearchModuleError(NO_MODULE_MESSAGE)
+                if kind is ConfigurationError:
+                    return ConfigurationError(f"{ACL_MESSAGE}: {exc}")
                 return kind(str(exc))
         return ProtocolError(f"server error: {exc}")
     if isinstance(exc, vex.ValkeyError):

@@ -6,7 +6,8 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, TypedDict, TypeVar
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.embeddings import Embeddings
@@ -19,8 +20,13 @@ from ._entry import Answer, CacheHit, CacheLookup, CacheStats, Timings, to_gener
 from ._errors import CacheUnavailableError, ConfigurationError, SemanticCacheError
 from ._io import run_async, run_sync
 from ._prompt import PromptParts, PromptSplitter, split_langchain_prompt
+from ._telemetry import ENTRIES, Operation, Telemetry, default_telemetry
 from .guards import GuardVerifier
 from .verification import Verifier, as_verifier
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
 logger = logging.getLogger("langchain_valkey_semcache")
 T = TypeVar("T")
@@ -59,6 +65,10 @@ class ValkeySemanticCache(BaseCache):
     ``verifier`` double-checks candidates above the threshold; the default ``"guards"``
     rejects the classic near-misses (other numbers, names, negation, opposite or swapped
     words); ``None`` serves on similarity alone.
+
+    Each lookup, store, clear and forget is an OpenTelemetry span and feeds the
+    ``semcache.*`` metrics (no-ops without an OpenTelemetry SDK); ``tracer_provider`` and
+    ``meter_provider`` replace the global providers.
     """
 
     def __init__(
@@ -74,6 +84,8 @@ class ValkeySemanticCache(BaseCache):
         | Callable[[str, str, float], bool]
         | Literal["guards"]
         | None = "guards",
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
         **settings: Unpack[CacheSettings],
     ) -> None:
         known = {f.name for f in dataclasses.fields(CacheConfig)}
@@ -91,6 +103,11 @@ class ValkeySemanticCache(BaseCache):
             raise ConfigurationError("verifier must be 'guards', None, a Verifier or a callable")
         self.verifier = GuardVerifier() if verifier == "guards" else as_verifier(verifier)
         self._core = CacheCore(self.config, verify=self.verifier is not None)
+        self._telemetry = (
+            default_telemetry()
+            if tracer_provider is None and meter_provider is None
+            else Telemetry(tracer_provider, meter_provider)
+        )
         timeout = self.config.socket_timeout_seconds
         extra = dict(client_kwargs or {})
         self._client = client
@@ -139,10 +156,78 @@ class ValkeySemanticCache(BaseCache):
             raise exc
         return CacheLookup(None, None, Timings(), error=type(exc).__name__)
 
-    def _store_failed(self, exc: Exception) -> None:
+    def _store_failed(self, exc: Exception, op: Operation, entries: int = 1) -> None:
         self._core.failed(exc, "store")
         if self.config.on_error == "raise":
             raise exc
+        op.store_failed(exc, entries)
+
+    # -- telemetry: one span per operation, attributes from the returned values ----------
+
+    @property
+    def engine(self) -> tuple[str | None, int | None]:
+        """(engine, MODULE LIST version) as the cache learned them: ``("redisearch", 21005)``,
+        ``("valkey-search", 66049)``; None for what is not known yet (the name is learned
+        when the index is first checked)."""
+        return self._core.engine_info()
+
+    def _observe(
+        self, name: str, kind: str, namespace: str | None, *, scoped: bool = True
+    ) -> AbstractContextManager[Operation]:
+        """The span of one operation; ``scoped=False``: it spans no single namespace (a bad
+        namespace is left to the flow, which rejects it inside the fail-open boundary)."""
+        valid = namespace is None or isinstance(namespace, str)
+        ns = self._core.namespace_tag(namespace) if scoped and valid else None
+        return self._telemetry.operation(name, kind, self._core.engine_info()[0], ns)
+
+    def _lookup(self, parts: Callable[[], PromptParts], llm_string: str, namespace: str | None,
+                threshold: float | None) -> CacheLookup:  # fmt: skip
+        with self._observe("lookup", "lookup", namespace) as op:
+            try:
+                flow = self._core.lookup(parts(), llm_string, namespace, threshold)
+                result = self._sync(flow)
+            except Exception as exc:
+                result = self._lookup_failed(exc)
+            op.looked_up(result)
+            return result
+
+    async def _alookup(self, parts: Callable[[], PromptParts], llm_string: str,
+                       namespace: str | None, threshold: float | None) -> CacheLookup:  # fmt: skip
+        with self._observe("lookup", "lookup", namespace) as op:
+            try:
+                flow = self._core.lookup(parts(), llm_string, namespace, threshold)
+                result = await self._async(flow)
+            except Exception as exc:
+                result = self._lookup_failed(exc)
+            op.looked_up(result)
+            return result
+
+    def _store(self, flow: Callable[[], Flow[str | None]], namespace: str | None) -> str | None:
+        with self._observe("store", "store", namespace) as op:
+            try:
+                key = self._sync(flow())
+            except Exception as exc:
+                self._store_failed(exc, op)
+                return None
+            op.stored(key is not None, key is None)
+            return key
+
+    async def _astore(
+        self, flow: Callable[[], Flow[str | None]], namespace: str | None
+    ) -> str | None:
+        with self._observe("store", "store", namespace) as op:
+            try:
+                key = await self._async(flow())
+            except Exception as exc:
+                self._store_failed(exc, op)
+                return None
+            op.stored(key is not None, key is None)
+            return key
+
+    def _stored_many(self, op: Operation, keys: list[str | None]) -> list[str | None]:
+        written = sum(k is not None for k in keys)
+        op.stored(written, len(keys) - written)
+        return keys
 
     # -- direct API -------------------------------------------------------------------
 
@@ -156,13 +241,8 @@ class ValkeySemanticCache(BaseCache):
         similarity_threshold: float | None = None,
     ) -> CacheLookup:
         """Look ``text`` up; the result tells hit or miss, similarity and timings."""
-        flow = self._core.lookup(
-            PromptParts(text, context), llm_string, namespace, similarity_threshold
-        )
-        try:
-            return self._sync(flow)
-        except Exception as exc:
-            return self._lookup_failed(exc)
+        parts = PromptParts(text, context)
+        return self._lookup(lambda: parts, llm_string, namespace, similarity_threshold)
 
     async def asearch(
         self,
@@ -174,13 +254,8 @@ class ValkeySemanticCache(BaseCache):
         similarity_threshold: float | None = None,
     ) -> CacheLookup:
         """Async :meth:`search`."""
-        flow = self._core.lookup(
-            PromptParts(text, context), llm_string, namespace, similarity_threshold
-        )
-        try:
-            return await self._async(flow)
-        except Exception as exc:
-            return self._lookup_failed(exc)
+        parts = PromptParts(text, context)
+        return await self._alookup(lambda: parts, llm_string, namespace, similarity_threshold)
 
     def check(self, text: str, **kwargs: Any) -> CacheHit | None:
         """The hit for ``text``, or None (same keywords as :meth:`search`)."""
@@ -201,15 +276,13 @@ class ValkeySemanticCache(BaseCache):
         ttl_seconds: int | None = None,
     ) -> str | None:
         """Store ``answer`` for ``text``; returns the entry key, or None if not stored."""
-        try:
-            flow = self._core.store(
+        return self._store(
+            lambda: self._core.store(
                 PromptParts(text, context), llm_string, to_generations(answer),
                 namespace, ttl_seconds,
-            )  # fmt: skip
-            return self._sync(flow)
-        except Exception as exc:
-            self._store_failed(exc)
-            return None
+            ),
+            namespace,
+        )  # fmt: skip
 
     async def astore(
         self,
@@ -222,15 +295,13 @@ class ValkeySemanticCache(BaseCache):
         ttl_seconds: int | None = None,
     ) -> str | None:
         """Async :meth:`store`."""
-        try:
-            flow = self._core.store(
+        return await self._astore(
+            lambda: self._core.store(
                 PromptParts(text, context), llm_string, to_generations(answer),
                 namespace, ttl_seconds,
-            )  # fmt: skip
-            return await self._async(flow)
-        except Exception as exc:
-            self._store_failed(exc)
-            return None
+            ),
+            namespace,
+        )  # fmt: skip
 
     def store_many(
         self,
@@ -243,12 +314,15 @@ class ValkeySemanticCache(BaseCache):
     ) -> list[str | None]:
         """Bulk warm-up: one batch embedding call and pipelined writes; keys in order."""
         batch = list(items)
-        try:
-            flow = self._core.store_many(_batch(batch, context), llm_string, namespace, ttl_seconds)
-            return self._sync(flow)
-        except Exception as exc:
-            self._store_failed(exc)
-            return [None] * len(batch)
+        with self._observe("store_many", "store", namespace) as op:
+            try:
+                flow = self._core.store_many(
+                    _batch(batch, context), llm_string, namespace, ttl_seconds
+                )
+                return self._stored_many(op, self._sync(flow))
+            except Exception as exc:
+                self._store_failed(exc, op, len(batch))
+                return [None] * len(batch)
 
     async def astore_many(
         self,
@@ -261,12 +335,15 @@ class ValkeySemanticCache(BaseCache):
     ) -> list[str | None]:
         """Async :meth:`store_many`."""
         batch = list(items)
-        try:
-            flow = self._core.store_many(_batch(batch, context), llm_string, namespace, ttl_seconds)
-            return await self._async(flow)
-        except Exception as exc:
-            self._store_failed(exc)
-            return [None] * len(batch)
+        with self._observe("store_many", "store", namespace) as op:
+            try:
+                flow = self._core.store_many(
+                    _batch(batch, context), llm_string, namespace, ttl_seconds
+                )
+                return self._stored_many(op, await self._async(flow))
+            except Exception as exc:
+                self._store_failed(exc, op, len(batch))
+                return [None] * len(batch)
 
     def stats(self) -> CacheStats:
         """Counters: lookups, hits (exact ones too), misses, errors, skipped, stores."""
@@ -278,62 +355,66 @@ class ValkeySemanticCache(BaseCache):
     # -- LangChain BaseCache ----------------------------------------------------------
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
-        try:
-            parts = self._split(prompt)
-            result = self._sync(self._core.lookup(parts, llm_string))
-        except Exception as exc:
-            result = self._lookup_failed(exc)
+        result = self._lookup(lambda: self._split(prompt), llm_string, None, None)
         return result.hit.generations if result.hit else None
 
     async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
-        try:
-            parts = self._split(prompt)
-            result = await self._async(self._core.lookup(parts, llm_string))
-        except Exception as exc:
-            result = self._lookup_failed(exc)
+        result = await self._alookup(lambda: self._split(prompt), llm_string, None, None)
         return result.hit.generations if result.hit else None
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        try:
-            flow = self._core.store(self._split(prompt), llm_string, list(return_val))
-            self._sync(flow)
-        except Exception as exc:
-            self._store_failed(exc)
+        self._store(
+            lambda: self._core.store(self._split(prompt), llm_string, list(return_val)), None
+        )
 
     async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        try:
-            flow = self._core.store(self._split(prompt), llm_string, list(return_val))
-            await self._async(flow)
-        except Exception as exc:
-            self._store_failed(exc)
+        await self._astore(
+            lambda: self._core.store(self._split(prompt), llm_string, list(return_val)), None
+        )
 
     def clear(self, **kwargs: Any) -> None:
         """Delete this cache's entries in its namespace (``namespace=`` another one,
         ``all_namespaces=True`` every one); the index stays. Errors propagate."""
-        self._sync(self._core.clear(**kwargs))
+        scoped = not kwargs.get("all_namespaces")
+        with self._observe("clear", "admin", kwargs.get("namespace"), scoped=scoped) as op:
+            op.set(ENTRIES, self._sync(self._core.clear(**kwargs)))
 
     async def aclear(self, **kwargs: Any) -> None:
         """Async :meth:`clear`."""
-        await self._async(self._core.clear(**kwargs))
+        scoped = not kwargs.get("all_namespaces")
+        with self._observe("clear", "admin", kwargs.get("namespace"), scoped=scoped) as op:
+            op.set(ENTRIES, await self._async(self._core.clear(**kwargs)))
 
     def forget(self, key: str) -> bool:
         """Delete one entry by its key (``CacheHit.key``), e.g. when a user reports the served
         answer as wrong: the next such question misses and stores a fresh answer. Returns
         whether it existed; a key outside this cache's prefix is an InvalidInputError."""
-        return self._sync(self._core.forget(key))
+        with self._observe("forget", "admin", None, scoped=False) as op:
+            existed = self._sync(self._core.forget(key))
+            op.set(ENTRIES, int(existed))
+            return existed
 
     async def aforget(self, key: str) -> bool:
         """Async :meth:`forget`."""
-        return await self._async(self._core.forget(key))
+        with self._observe("forget", "admin", None, scoped=False) as op:
+            existed = await self._async(self._core.forget(key))
+            op.set(ENTRIES, int(existed))
+            return existed
 
     # -- index administration ---------------------------------------------------------
 
     def drop_index(self) -> int:
         """Drop the index and delete every entry of it; returns the entries deleted."""
-        return self._sync(self._core.drop())
+        with self._observe("drop_index", "admin", None, scoped=False) as op:
+            deleted = self._sync(self._core.drop())
+            op.set(ENTRIES, deleted)
+            return deleted
 
     async def adrop_index(self) -> int:
-        return await self._async(self._core.drop())
+        with self._observe("drop_index", "admin", None, scoped=False) as op:
+            deleted = await self._async(self._core.drop())
+            op.set(ENTRIES, deleted)
+            return deleted
 
     def close(self) -> None:
         if self._client is not None:

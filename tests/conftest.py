@@ -1,19 +1,59 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
+import valkey
 
+from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache.engine import LocalEngine
+
+# The integration suite runs on the search module named by SEMCACHE_SEARCH_MODULE (a path
+# to a module .so, default RediSearch); SEMCACHE_TEST_URL points it at a running server.
+TEST_URL_ENV = "SEMCACHE_TEST_URL"
+
+
+class RunningServer:
+    """A server someone else runs (``SEMCACHE_TEST_URL``): the parts of LocalEngine the
+    tests read."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        parsed = urlparse(url)
+        self.host = parsed.hostname or "127.0.0.1"
+        self.port = parsed.port or 6379
 
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[LocalEngine]:
-    """Engine A: valkey-server + search module, once per session. Fails, never skips."""
+    """valkey-server + search module, once per session. Fails, never skips."""
+    url = os.environ.get(TEST_URL_ENV)
+    if url:
+        yield RunningServer(url)  # type: ignore[misc]
+        return
     with LocalEngine() as eng:
         yield eng
+
+
+def engine_name(url: str) -> str | None:
+    """Which search module a server runs, told by FT.INFO's shape (as the cache does)."""
+    client = valkey.Valkey.from_url(url)
+    name = f"probe_{uuid.uuid4().hex[:8]}"
+    client.execute_command(*proto.create_index(proto.IndexSpec(name, f"{name}:", 2, 16, 10)))
+    try:
+        return proto.parse_info(client.execute_command(*proto.info_index(name))).engine
+    finally:
+        client.execute_command(*proto.drop_index(name))
+
+
+@pytest.fixture(scope="session")
+def search_engine(engine: LocalEngine) -> str | None:
+    """``proto.REDISEARCH`` or ``proto.VALKEY_SEARCH``: the engine under test."""
+    return engine_name(engine.url)
 
 
 @pytest.fixture

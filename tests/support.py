@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -172,3 +174,32 @@ def expect_converse_stream(stub: Any, model: str, chunks: Sequence[str]) -> None
         placeholder,
         {"modelId": model, "messages": ANY, "system": ANY, "inferenceConfig": ANY},
     )
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def process_gone(pid: int) -> bool:
+    """True when ``pid`` no longer runs (exited, or a zombie waiting to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def wait_gone(pid: int, timeout: float = 15.0) -> bool:
+    """Wait for ``pid`` to stop; whether it did."""
+    deadline = time.monotonic() + timeout
+    while not process_gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return process_gone(pid)

@@ -31,7 +31,11 @@ DEFAULT_SIMILARITY_THRESHOLD = 0.9
 DEFAULT_CACHE_JUDGE = False
 
 VALKEY_PORT = 6379
-VALKEY_ENGINE_VERSION = "8.2"
+# ElastiCache for Valkey versions with vector search (node-based): 9.0 runs the newer
+# valkey-search (1.2 series: full-text, numeric and tag filters, 1000 indexes); 8.2 the 1.0
+# series (10 indexes, 16 terms per query string). The cache uses one index and 2 TAG terms.
+VALKEY_ENGINE_VERSIONS = ("9.0", "8.2")
+DEFAULT_VALKEY_VERSION = "9.0"
 VECTOR_DIMS = 1024
 EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
 LLM_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -58,8 +62,14 @@ class StackConfig:
     cache_replicas: int = DEFAULT_CACHE_REPLICAS
     similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
     cache_judge: bool = DEFAULT_CACHE_JUDGE
+    valkey_version: str = DEFAULT_VALKEY_VERSION
 
     def __post_init__(self) -> None:
+        if self.valkey_version not in VALKEY_ENGINE_VERSIONS:
+            raise ConfigError(
+                f"valkeyVersion must be one of {', '.join(VALKEY_ENGINE_VERSIONS)} (ElastiCache "
+                f"for Valkey with vector search), got {self.valkey_version!r}"
+            )
         if not _ENV_NAME_RE.match(self.env_name):
             raise ConfigError(
                 "env must be 1-16 lowercase letters/digits starting with a letter, "
@@ -140,6 +150,7 @@ def config_from_context(get: Any, environ: Mapping[str, str] | None = None) -> S
             "similarityThreshold", ctx("similarityThreshold", DEFAULT_SIMILARITY_THRESHOLD)
         ),
         cache_judge=_as_bool("cacheJudge", ctx("cacheJudge", DEFAULT_CACHE_JUDGE)),
+        valkey_version=str(ctx("valkeyVersion", DEFAULT_VALKEY_VERSION)),
     )
 
 

@@ -1,4 +1,4 @@
-"""SemanticCacheStack: VPC + ElastiCache for Valkey 8.2 + AgentCore Runtime.
+"""SemanticCacheStack: VPC + ElastiCache for Valkey 9.0 (or 8.2) + AgentCore Runtime.
 
 Layout
 ------
@@ -6,7 +6,8 @@ Layout
   egress.  Interface endpoints for bedrock-runtime, ECR (api, dkr), CloudWatch
   Logs and Secrets Manager, plus an S3 gateway endpoint (ECR layers live in
   S3), so the agent's AWS traffic stays on the AWS network.
-* ElastiCache for Valkey 8.2, node-based (Serverless has no vector search):
+* ElastiCache for Valkey 9.0 (``-c valkeyVersion=8.2`` for 8.2), node-based
+  (Serverless has no vector search):
   a cluster-mode-disabled replication group (one shard, primary + replicas),
   TLS required, encrypted at rest, AUTH token generated in Secrets Manager and
   passed via a CloudFormation dynamic reference (never in the template).
@@ -40,7 +41,6 @@ from .config import (
     LLM_MODEL_ID,
     LLM_PROFILE_ROUTED_REGIONS,
     REPO_ROOT,
-    VALKEY_ENGINE_VERSION,
     VALKEY_PORT,
     VECTOR_DIMS,
     StackConfig,
@@ -249,10 +249,10 @@ class SemanticCacheStack(cdk.Stack):
             self,
             "ValkeyReplicationGroup",
             replication_group_description=(
-                f"Semantic cache: Valkey {VALKEY_ENGINE_VERSION} vector search ({cfg.env_name})"
+                f"Semantic cache: Valkey {cfg.valkey_version} vector search ({cfg.env_name})"
             ),
             engine="valkey",
-            engine_version=VALKEY_ENGINE_VERSION,
+            engine_version=cfg.valkey_version,
             cache_node_type=cfg.cache_node_type,
             # Cluster mode disabled: one shard, a primary and `cache_replicas`
             # replicas; the app connects to the primary endpoint.

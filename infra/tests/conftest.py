@@ -37,6 +37,7 @@ def synth_variant(tmp_path_factory: pytest.TempPathFactory) -> Synth:
             "cacheReplicas": "0",
             "similarityThreshold": "0.85",
             "cacheJudge": "true",
+            "valkeyVersion": "8.2",
         },
     )
 

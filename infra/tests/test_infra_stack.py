@@ -113,6 +113,8 @@ class TestConfig:
             ("similarityThreshold", "1.5"),
             ("similarityThreshold", "0"),
             ("cacheJudge", "maybe"),
+            ("valkeyVersion", "7.2"),
+            ("valkeyVersion", "8.0"),
         ],
     )
     def test_invalid_context_is_rejected(self, key: str, value: str) -> None:
@@ -236,7 +238,7 @@ class TestCache:
             "AWS::ElastiCache::ReplicationGroup",
             {
                 "Engine": "valkey",
-                "EngineVersion": "8.2",
+                "EngineVersion": "9.0",
                 "CacheNodeType": "cache.r7g.large",
                 "ClusterMode": "disabled",
                 "NumCacheClusters": 2,  # one shard: primary + one replica
@@ -282,6 +284,7 @@ class TestCache:
         synth_variant.template.has_resource_properties(
             "AWS::ElastiCache::ReplicationGroup",
             {
+                "EngineVersion": "8.2",
                 "CacheNodeType": "cache.r7g.xlarge",
                 "NumCacheClusters": 1,
                 "MultiAZEnabled": False,

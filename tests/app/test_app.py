@@ -16,11 +16,11 @@ from botocore.stub import ANY, Stubber
 from langchain_aws import ChatBedrockConverse
 
 from agentcore_app.agent import make_verifier
-from agentcore_app.demo import _serve
 from agentcore_app.invoke import invoke_arn, invoke_url
 from agentcore_app.invoke import main as invoke_main
 from agentcore_app.main import BadRequest, create_app, parse_request
 from agentcore_app.offline import OfflineChatModel
+from agentcore_app.serve import serve_in_thread as _serve
 from agentcore_app.settings import Settings, SettingsError, read_secret
 from langchain_valkey_semcache.engine import LocalEngine, free_port
 from langchain_valkey_semcache.guards import GuardVerifier
@@ -224,7 +224,7 @@ def test_settings_errors_name_every_problem() -> None:
     seed = Settings.from_env({})
     assert (seed.valkey_port, seed.valkey_ssl, seed.vector_dims, seed.similarity_threshold) == (
         6379,
-        True,
+        False,  # localhost: no TLS (tests/app/test_run.py covers remote hosts)
         1024,
         0.9,
     )

@@ -27,3 +27,12 @@ def test_demo_replays_the_seed_session() -> None:
     outcomes = [next(w for w in row if w in ("HIT", "miss")) for row in rows]
     assert outcomes == ["miss", "HIT", "miss", "HIT", "miss"]
     assert "offline demo model" in proc.stdout and "UNEXPECTED" not in proc.stdout
+    answers = proc.stdout.split("The answers", 1)[1].splitlines()[1:6]
+    asked = [line.split("You asked: ", 1)[1].split("'")[1] for line in answers]
+    assert asked == [  # hits return the answer stored for the question they matched
+        "What is semantic caching?",
+        "What is semantic caching?",
+        "Is semantic caching difficult?",
+        "What is semantic caching?",
+        "Is cheese naan delicious?",
+    ]

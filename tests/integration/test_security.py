@@ -10,6 +10,7 @@ import pytest
 import valkey
 
 from langchain_valkey_semcache import ConfigurationError, ValkeySemanticCache
+from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.conftest import Api
 from tests.support import BrokenEmbeddings, TableEmbeddings, at_similarity
@@ -17,20 +18,27 @@ from tests.support import BrokenEmbeddings, TableEmbeddings, at_similarity
 Q = "What is semantic caching?"
 
 
-def acl_rules(index_name: str, password: str) -> list[str]:
-    """The rules the README documents for the cache's user (index name + key prefix)."""
+def acl_rules(index_name: str, password: str, search_engine: str | None) -> list[str]:
+    """The rules the README documents for the cache's user (index name + key prefix);
+    valkey-search also wants its ``@search`` category (RediSearch has no such category)."""
+    category = ["+@search"] if search_engine == proto.VALKEY_SEARCH else []
     return [
         "on", f">{password}", "resetkeys", f"~{index_name}", f"~{index_name}:*",
-        "resetchannels", "-@all", "+ft.search", "+ft.info", "+ft.create", "+ft.dropindex",
-        "+hset", "+hmget", "+expire", "+persist", "+unlink", "+scan", "+ping", "+module|list",
+        "resetchannels", "-@all", *category, "+ft.search", "+ft.info", "+ft.create",
+        "+ft.dropindex", "+hset", "+hmget", "+expire", "+persist", "+unlink", "+scan", "+ping",
+        "+module|list",
     ]  # fmt: skip
 
 
-async def test_least_privilege_acl_user(engine: LocalEngine, index_name: str, mode: str) -> None:
+async def test_least_privilege_acl_user(
+    engine: LocalEngine, index_name: str, mode: str, search_engine: str
+) -> None:
     admin = valkey.Valkey.from_url(engine.url)
     user = f"u_{index_name}"
-    admin.execute_command("ACL", "SETUSER", user, *acl_rules(index_name, "app-pw"))
+    admin.execute_command("ACL", "SETUSER", user, *acl_rules(index_name, "app-pw", search_engine))
     admin.hset("someone:else", "secret", "1")
+    other = f"other_{index_name}"
+    admin.execute_command(*proto.create_index(proto.IndexSpec(other, f"{other}:", 8, 16, 10)))
     url = engine.url.replace("valkey://", f"valkey://{user}:app-pw@")
     cache = ValkeySemanticCache(TableEmbeddings(), url=url, index_name=index_name, on_error="raise")
     api = Api(cache, mode)
@@ -42,16 +50,25 @@ async def test_least_privilege_acl_user(engine: LocalEngine, index_name: str, mo
     assert await api.drop_index() == 0
     assert admin.hget("someone:else", "secret") == b"1"
     client = valkey.Valkey.from_url(url)
-    for command in (("HGET", "someone:else", "secret"), ("FLUSHALL",), ("KEYS", "*"),
-                    ("FT.SEARCH", "other_idx", "*")):  # fmt: skip
+    for command in (("HGET", "someone:else", "secret"), ("FLUSHALL",), ("KEYS", "*")):
         with pytest.raises(valkey.exceptions.NoPermissionError):
             client.execute_command(*command)
+    # Another index: refused (valkey-search words it as a plain error, not NOPERM).
+    vec = proto.encode_vector([1.0] + [0.0] * 7, 8)
+    with pytest.raises(valkey.exceptions.ResponseError, match=r"(?i)permission"):
+        client.execute_command(*proto.knn_search(other, "a", "b", vec, 1, 10))
+    admin.execute_command(*proto.drop_index(other))
 
 
-def test_missing_permission_is_explained(engine: LocalEngine, index_name: str) -> None:
+def test_missing_permission_is_explained(
+    engine: LocalEngine, index_name: str, search_engine: str
+) -> None:
     admin = valkey.Valkey.from_url(engine.url)
     user = f"ro_{index_name}"
-    rules = [r for r in acl_rules(index_name, "pw") if r != f"~{index_name}"]
+    # Without its key patterns the user cannot use the index: RediSearch checks the index
+    # name as a key (NOPERM), valkey-search the prefix (a plain error of its own wording).
+    patterns = (f"~{index_name}", f"~{index_name}:*")
+    rules = [r for r in acl_rules(index_name, "pw", search_engine) if r not in patterns]
     admin.execute_command("ACL", "SETUSER", user, *rules)
     url = engine.url.replace("valkey://", f"valkey://{user}:pw@")
     with pytest.raises(ConfigurationError, match="ACL"):

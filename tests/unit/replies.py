@@ -48,13 +48,42 @@ MODULES_REDISEARCH = [
 MODULES_VALKEY_SEARCH = [
     [b"name", b"search", b"ver", 10000, b"path", b"/x/libsearch.so", b"args", []]
 ]
+MODULES_VALKEY_SEARCH_12 = [
+    [b"name", b"search", b"ver", 66049, b"path", b"/x/libsearch.so", b"args", []]
+]
+# valkey-search 1.2.1, recorded: counts are integers, attributes in another order.
+VALKEY_SEARCH_12_INFO = [
+    b"index_name", b"idx",
+    b"index_definition", [b"key_type", b"HASH", b"prefixes", [b"t:"], b"default_score", b"1"],
+    b"attributes", [
+        [b"identifier", b"ns", b"attribute", b"ns", b"user_indexed_memory", 0, b"type", b"TAG",
+         b"SEPARATOR", b",", b"CASESENSITIVE", b"0", b"size", b"0"],
+        [b"identifier", b"part", b"attribute", b"part", b"user_indexed_memory", 0, b"type", b"TAG",
+         b"SEPARATOR", b",", b"CASESENSITIVE", b"0", b"size", b"0"],
+        [b"identifier", b"vec", b"attribute", b"vec", b"user_indexed_memory", 0, b"type", b"VECTOR",
+         b"index", [b"capacity", 10240, b"dimensions", 4, b"distance_metric", b"COSINE",
+                    b"size", b"0", b"data_type", b"FLOAT32", b"algorithm",
+                    [b"name", b"HNSW", b"m", 16, b"ef_construction", 200, b"ef_runtime", 10]]],
+    ],
+    b"num_docs", 0, b"num_records", 0, b"total_term_occurrences", 0, b"num_terms", 0,
+    b"hash_indexing_failures", b"0", b"backfill_in_progress", b"1",
+    b"state", b"backfill_in_progress", b"language", b"english",
+]  # fmt: skip
 MODULES_NONE = [[b"name", b"lua", b"ver", 1, b"path", b"lua", b"args", []]]
 
 ERR_UNKNOWN_INDEX_REDISEARCH = "Unknown index name"
 ERR_UNKNOWN_INDEX_VALKEY_SEARCH = "Index with name 'idx' not found"
+ERR_HYBRID_POLICY = (
+    "Error parsing vector similarity parameters: `[KNN 1 @vec $vec EF_RUNTIME 10 HYBRID_POLICY "
+    "BATCHES AS score]`. Unexpected argument `HYBRID_POLICY`"
+)
+ERR_ACL_VALKEY_SEARCH_10 = "The user doesn't have a permission to execute a command"
+ERR_ACL_VALKEY_SEARCH_12 = "The user does not have permission to access the key prefix"
 ERR_EXISTS = "Index already exists"
 ERR_NO_MODULE = "unknown command 'FT.INFO', with args beginning with: 'idx' "
 ERR_BLOB = (
     "Error parsing vector similarity query: query vector blob size (8) does not match "
     "index's expected size (16)."
 )
+
+FT_LIST = [b"idx", b"agent_semcache"]

@@ -9,6 +9,7 @@ import valkey.exceptions as vex
 from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache._errors import (
     CacheUnavailableError,
+    ConfigurationError,
     EmbeddingError,
     IndexMismatchError,
     NoSearchModuleError,
@@ -17,8 +18,6 @@ from langchain_valkey_semcache._errors import (
 from tests.unit import replies
 
 SPEC = proto.IndexSpec("idx", "p:", 4, 16, 200)
-RS = proto.Engine(proto.REDISEARCH, 21005)
-VS = proto.Engine(proto.VALKEY_SEARCH, 10000)
 
 
 def test_create_uses_the_portable_dialect() -> None:
@@ -124,9 +123,54 @@ def test_check_index_refuses_another_metric() -> None:
 
 
 def test_parse_modules() -> None:
-    assert proto.parse_modules(replies.MODULES_REDISEARCH) == RS
-    assert proto.parse_modules(replies.MODULES_VALKEY_SEARCH) == VS
-    assert proto.parse_modules(replies.MODULES_NONE).module is None
+    # The version is for display: it cannot tell the engines apart (66049 > 21005).
+    assert proto.parse_modules(replies.MODULES_REDISEARCH) == proto.Engine(True, 21005)
+    assert proto.parse_modules(replies.MODULES_VALKEY_SEARCH) == proto.Engine(True, 10000)
+    assert proto.parse_modules(replies.MODULES_VALKEY_SEARCH_12) == proto.Engine(True, 66049)
+    assert proto.parse_modules(replies.MODULES_NONE) == proto.Engine(False)
+    for reply in (replies.MODULES_REDISEARCH, replies.MODULES_VALKEY_SEARCH_12):
+        assert proto.parse_modules(reply).name is None
+        assert not proto.parse_modules(reply).hybrid_policy
+
+
+def test_engine_named_by_the_shape_of_ft_info() -> None:
+    assert proto.parse_info(replies.REDISEARCH_INFO).engine == proto.REDISEARCH
+    assert proto.parse_info(replies.VALKEY_SEARCH_INFO).engine == proto.VALKEY_SEARCH
+    info = proto.parse_info(replies.VALKEY_SEARCH_12_INFO)
+    assert (info.engine, info.dim, info.num_docs, info.fields) == (
+        proto.VALKEY_SEARCH,
+        4,
+        0,
+        frozenset({"part", "ns", "vec"}),
+    )
+
+
+def test_hybrid_policy_only_in_the_probe_and_when_asked() -> None:
+    vec = proto.encode_vector([1.0, 0.0, 0.0, 0.0], 4)
+    assert "HYBRID_POLICY" not in proto.knn_search("idx", "p", "n", vec, 3, 10)[2]
+    assert "HYBRID_POLICY BATCHES" in proto.knn_search("idx", "p", "n", vec, 3, 10, True)[2]
+    probe = proto.knn_probe("idx", 4)
+    assert "HYBRID_POLICY BATCHES" in probe[2] and probe[1] == "idx"
+    err = proto.translate(vex.ResponseError(replies.ERR_HYBRID_POLICY))
+    assert isinstance(err, ProtocolError)
+
+
+def test_keyless_commands_are_routed_by_the_driver() -> None:
+    vec = proto.encode_vector([1.0, 0.0, 0.0, 0.0], 4)
+    for command in (proto.create_index(SPEC), proto.info_index("i"), proto.drop_index("i"),
+                    proto.module_list(), proto.knn_search("i", "p", "n", vec, 3, 10)):  # fmt: skip
+        assert proto.names_no_key(command)
+    assert not proto.names_no_key(proto.get_entry("k"))
+    assert not proto.names_no_key(("UNLINK", "k"))
+
+
+@pytest.mark.parametrize(
+    "text", [replies.ERR_ACL_VALKEY_SEARCH_10, replies.ERR_ACL_VALKEY_SEARCH_12]
+)
+def test_valkey_search_permission_errors_name_the_acl_rules(text: str) -> None:
+    err = proto.translate(vex.ResponseError(text))
+    assert isinstance(err, ConfigurationError)
+    assert "ACL" in str(err) and "+@search" in str(err)
 
 
 @pytest.mark.parametrize(
@@ -183,3 +227,34 @@ def test_missing_acl_permission_is_a_configuration_error() -> None:
 
     err = proto.translate(vex.NoPermissionError("No permissions to access a key"))
     assert isinstance(err, ConfigurationError) and "ACL" in str(err)
+
+
+def test_knn_query_across_partitions_filters_the_namespace_only() -> None:
+    cmd = proto.knn_search("idx", None, "n1", b"\0" * 16, 5, 150)
+    assert cmd[2] == "(@ns:{n1})=>[KNN 5 @vec $vec EF_RUNTIME 150 AS score]"
+
+
+def test_vector_settings_from_both_engines() -> None:
+    hnsw = {"algorithm": "HNSW", "data_type": "FLOAT32", "m": 16, "ef_construction": 200}
+    assert proto.parse_info(replies.REDISEARCH_INFO).vector == hnsw
+    for reply in (replies.VALKEY_SEARCH_INFO, replies.VALKEY_SEARCH_12_INFO):
+        info = proto.parse_info(reply)
+        assert info.vector == {**hnsw, "ef_runtime": 10}
+        assert dict(info.schema) == {"part": "TAG", "ns": "TAG", "vec": "VECTOR"}
+    assert proto.parse_info(replies.VALKEY_SEARCH_12_INFO).dim == 4
+
+
+def test_list_indexes() -> None:
+    assert proto.list_indexes() == ("FT._LIST",)
+    assert proto.parse_list(replies.FT_LIST) == ["agent_semcache", "idx"]
+    with pytest.raises(ProtocolError):
+        proto.parse_list(b"idx")
+
+
+def test_filter_stays_within_elasticache_82_query_limits() -> None:
+    """ElastiCache for Valkey 8.2 allows 16 terms per query string: the cache uses two."""
+    vec = proto.encode_vector([1.0, 0.0, 0.0, 0.0], 4)
+    query = proto.knn_search("idx", "a" * 64, "b" * 64, vec, 3, 150)[2]
+    prefilter = query.split("=>")[0]
+    assert prefilter.count("@") == 2 and len(prefilter.split()) == 2
+    assert len(query) < 1024

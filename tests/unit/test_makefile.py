@@ -1,0 +1,110 @@
+"""The Makefile's own behaviour: help, clean, and the apt change engine-b makes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INTERNAL = {"apt-backports"}
+
+
+def _make(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "-s", "-f", str(ROOT / "Makefile"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _phony() -> set[str]:
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    match = re.search(r"^\.PHONY:(.*)$", text, re.M)
+    assert match
+    return set(match.group(1).split())
+
+
+def test_help_lists_every_target() -> None:
+    proc = _make("help")
+    assert proc.returncode == 0, proc.stderr
+    listed = set(re.findall(r"make (\S+)", proc.stdout))
+    assert _phony() - INTERNAL <= listed, _phony() - INTERNAL - listed
+    assert {"run", "dist", "clean", "help"} <= _phony()
+
+
+def test_clean_removes_what_the_project_creates(tmp_path: Path) -> None:
+    created = [
+        ".venv/bin/python",
+        "infra/.venv/x",
+        ".venv-bench/x",
+        "infra/cdk.out/x.json",
+        ".pytest_cache/x",
+        ".mypy_cache/x",
+        ".ruff_cache/x",
+        ".hypothesis/examples/x",
+        "bench/out/perf.json",
+        "calibration.png",
+        "dist/x.whl",
+        "build/lib/x.py",
+        "langchain_valkey_semcache.egg-info/PKG-INFO",
+        "langchain_valkey_semcache/__pycache__/x.pyc",
+    ]
+    kept = ["langchain_valkey_semcache/cache.py", "bench/perf.py", "infra/app.py", "README.md"]
+    for name in created + kept:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    proc = _make("clean", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    left = [n for n in created if (tmp_path / n).exists()]
+    assert left == []
+    for top in (".venv", ".hypothesis", "dist", "build", "bench/out", "infra/cdk.out"):
+        assert not (tmp_path / top).exists(), top
+    assert all((tmp_path / n).exists() for n in kept)
+
+
+DEBIAN_SOURCES = """\
+Types: deb
+URIs: http://mirror.example.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.example.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+"""
+
+
+def test_engine_b_adds_backports_to_the_mirror_apt_uses_once(tmp_path: Path) -> None:
+    sources = tmp_path / "debian.sources"
+    sources.write_text(DEBIAN_SOURCES)
+    for _ in range(2):  # idempotent
+        proc = _make("apt-backports", f"APT_SOURCES={sources}")
+        assert proc.returncode == 0, proc.stderr
+    expected = DEBIAN_SOURCES.replace(
+        "Suites: bookworm bookworm-updates\n",
+        "Suites: bookworm bookworm-updates bookworm-backports\n",
+    )
+    assert sources.read_text() == expected  # same mirror, security stanza untouched
+    missing = _make("apt-backports", f"APT_SOURCES={tmp_path / 'none'}")
+    assert missing.returncode != 0 and "add bookworm-backports" in missing.stdout
+
+
+@pytest.mark.skipif(not Path("/usr/bin/valkey-server").exists(), reason="checks the installed case")
+def test_engine_b_does_nothing_when_installed(tmp_path: Path) -> None:
+    proc = _make("engine-b", f"APT_SOURCES={tmp_path / 'never-read'}")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+def test_run_and_dist_call_the_tested_commands() -> None:
+    run = _make("-n", "run", "PORT=18080")
+    assert ".venv/bin/python -m agentcore_app.local --port 18080" in run.stdout, run.stdout
+    dist = _make("-n", "dist")
+    assert ".venv/bin/python -m build --no-isolation --outdir dist ." in dist.stdout, dist.stdout

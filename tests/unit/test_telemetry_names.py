@@ -1,0 +1,20 @@
+"""The metric names the code emits are the ones the README documents."""
+
+import re
+from pathlib import Path
+
+from langchain_valkey_semcache import _telemetry
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
+
+
+def test_readme_documents_every_metric_and_no_other() -> None:
+    table = README[README.index("| metric | instrument, unit |") :].split("\n\n")[0]
+    documented = set(re.findall(r"^\| `(semcache\.[a-z_.]+)` \|", table, flags=re.M))
+    assert documented == set(_telemetry.METRIC_NAMES)
+
+
+def test_metric_names_follow_the_semantic_convention_style() -> None:
+    for name in _telemetry.METRIC_NAMES:
+        assert re.fullmatch(r"semcache(\.[a-z][a-z_]*)+", name), name
+        assert not name.endswith(("_total", ".count", "_seconds")), name
