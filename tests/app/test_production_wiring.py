@@ -17,9 +17,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from agentcore_app.demo import _serve
 from agentcore_app.invoke import invoke_url
 from agentcore_app.main import create_app
+from agentcore_app.serve import serve_in_thread as _serve
 from agentcore_app.settings import DEFAULT_LLM, Settings
 from langchain_valkey_semcache.engine import LocalEngine, free_port
 from tests.engine_b import PASSWORD, engine_b_fixture
