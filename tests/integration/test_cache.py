@@ -301,8 +301,8 @@ async def test_round_trips_per_semantic_lookup(
         await api.search(text, **kw)
         return calls_between(before, command_calls(raw))
 
-    redisearch = cache._core.engine.redisearch
     await api.store_many([(f"question {i}", "a") for i in range(cache.config.candidates)])
+    redisearch = cache._core.engine.hybrid_policy  # learned with the index: the clause is in use
     assert await commands("a paraphrase") == {"hmget": 1, "ft.search": 1}
     await api.store("lonely", "a", llm_string="small partition")
     small = await commands("a paraphrase", llm_string="small partition")
