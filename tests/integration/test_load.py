@@ -170,6 +170,12 @@ def test_evicted_entries_are_never_served(small_engine: LocalEngine) -> None:
             reply = raw.execute_command(*proto.knn_search(
                 cache.config.index_name, part, ns, vector, 3, 150))  # fmt: skip
             assert all(raw.exists(c.key) for c in proto.parse_search(reply))
-    assert outcome["evicted hit"] == 0 and outcome["evicted miss"] > 500, outcome
-    assert outcome["live hit"] >= 0.95 * (outcome["live hit"] + outcome["live miss"]) > 100
+    assert outcome["evicted hit"] == 0 and outcome["evicted miss"] > 100, outcome
+    # RediSearch evicts entries and keeps serving the rest; valkey-search's index memory is not
+    # evictable, so it refuses writes (OOM) and evicts nearly every entry: few or none are live.
+    assert outcome["live hit"] >= 0.95 * (outcome["live hit"] + outcome["live miss"]), outcome
     assert cache.stats().errors == 0
+    raw.config_set("maxmemory", "0")  # room again: the vector path still serves a fresh entry
+    assert cache.store("a fresh question", "fresh") is not None
+    fresh = cache.search("paraphrase of a fresh question").hit
+    assert fresh is not None and not fresh.exact and fresh.answer == "fresh"
