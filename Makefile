@@ -15,7 +15,7 @@ ENV ?= dev
 ARTIFACT ?= code
 PACKAGE := dist/agentcore-arm64.zip
 
-.PHONY: help install demo run dist test unit lint format bench engine-b apt-backports package \
+.PHONY: help install demo run dist test unit lint format bench mutation engine-b apt-backports package \
 	synth deploy destroy clean
 
 help:
@@ -34,6 +34,7 @@ help:
 	@echo "make engine-b  Debian's valkey-server 8 for the TLS tests (root, apt)"
 	@echo "make install   create .venv and install the package with its extras"
 	@echo "make clean     remove the environments and everything the project's commands create"
+	@echo "make mutation  mutation testing (mutmut) of the core modules; CPU-heavy, capped, not in CI"
 	@echo "make help      this list"
 
 $(STAMP): pyproject.toml
@@ -154,6 +155,14 @@ $(BENCH_STAMP): bench/requirements-compare.txt
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/otel_overhead.py
+
+# Mutation testing (mutmut 3) of _core.py, _protocol.py, guards.py and cache.py against the
+# tests that exercise each; CPU-heavy, capped per file, not part of .ci/run. Work folders and
+# surviving mutants stay in build/mutation/<file>/ (`mutmut results` there).
+MUTATION_CAP ?= 900
+mutation: $(STAMP)
+	$(BIN)/pip install -q -r tools/requirements-mutation.txt
+	$(BIN)/python tools/mutation.py --cap-seconds $(MUTATION_CAP)
 
 # Everything the project's commands create (environments, caches, builds, bench output).
 clean:

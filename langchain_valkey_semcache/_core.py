@@ -487,8 +487,10 @@ class CacheCore:
         rejected = 0
         t_verify = time.perf_counter()
         for cand in live:
-            if cand.similarity < threshold or cand.answer is None:
+            if cand.similarity < threshold:
                 break
+            if cand.answer is None:  # an incomplete entry: never served, never silent
+                raise ProtocolError(f"entry {cand.key!r} has no {proto.ANSWER} field")
             if not self.verify or (yield Verify(text, cand.prompt or "", cand.similarity)):
                 chosen = cand
                 break

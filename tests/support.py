@@ -76,6 +76,24 @@ def aws_client(service: str) -> Any:
     )  # fmt: skip
 
 
+TITAN_V2 = "amazon.titan-embed-text-v2:0"
+
+
+def expect_titan(stub: Any, vector: list[float], model: str = TITAN_V2) -> None:
+    """Queue one Titan Text Embeddings V2 ``invoke_model`` reply with ``vector`` on ``stub``."""
+    import io
+    import json
+
+    from botocore.response import StreamingBody
+    from botocore.stub import ANY
+
+    data = json.dumps({"embedding": vector, "inputTextTokenCount": 6}).encode()
+    reply = {"body": StreamingBody(io.BytesIO(data), len(data)), "contentType": "application/json"}
+    expected = {"modelId": model, "body": ANY, "accept": "application/json",
+                "contentType": "application/json"}  # fmt: skip
+    stub.add_response("invoke_model", reply, expected)
+
+
 def expect_converse(stub: Any, model: str, text: str) -> None:
     """Queue one Bedrock Converse reply saying ``text`` on ``stub``."""
     from botocore.stub import ANY
@@ -88,6 +106,74 @@ def expect_converse(stub: Any, model: str, text: str) -> None:
     }
     expected = {"modelId": model, "messages": ANY, "system": ANY, "inferenceConfig": ANY}
     stub.add_response("converse", reply, expected)
+
+
+def _event_message(event_type: str, payload: bytes) -> bytes:
+    """One message of the AWS event-stream wire format (prelude, headers, payload, CRCs)."""
+    import binascii
+    import struct
+
+    headers = b""
+    for name, value in ((":event-type", event_type), (":content-type", "application/json"),
+                        (":message-type", "event")):  # fmt: skip
+        raw = value.encode()
+        headers += bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(raw)) + raw
+    total = 12 + len(headers) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(headers))
+    prelude += struct.pack(">I", binascii.crc32(prelude))
+    message = prelude + headers + payload
+    return message + struct.pack(">I", binascii.crc32(message))
+
+
+def expect_converse_stream(stub: Any, model: str, chunks: Sequence[str]) -> None:
+    """Queue one Bedrock ConverseStream reply streaming ``chunks`` on ``stub``.
+
+    The Stubber validates a placeholder; a handler on the client then puts a real botocore
+    ``EventStream`` over the encoded events in its place, so botocore's own event parser
+    decodes them as it would from the network.
+    """
+    import json
+
+    from botocore.eventstream import EventStream
+    from botocore.parsers import EventStreamJSONParser
+    from botocore.stub import ANY
+
+    events: list[tuple[str, dict[str, Any]]] = [("messageStart", {"role": "assistant"})]
+    events += [
+        ("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": c}}) for c in chunks
+    ]
+    events += [
+        ("contentBlockStop", {"contentBlockIndex": 0}),
+        ("messageStop", {"stopReason": "end_turn"}),
+        ("metadata", {"usage": {"inputTokens": 9, "outputTokens": len(chunks), "totalTokens": 9
+                                + len(chunks)}, "metrics": {"latencyMs": 50}}),
+    ]  # fmt: skip
+    wire = b"".join(_event_message(name, json.dumps(body).encode()) for name, body in events)
+
+    class Raw:
+        def stream(self) -> Any:
+            yield wire
+
+        def close(self) -> None:
+            pass
+
+    client = stub.client
+    shape = client.meta.service_model.operation_model("ConverseStream").output_shape
+    stream_shape = shape.members["stream"]
+
+    def swap(parsed: dict[str, Any], **_: Any) -> None:
+        client.meta.events.unregister("after-call.bedrock-runtime.ConverseStream", swap)
+        parsed["stream"] = EventStream(
+            Raw(), stream_shape, EventStreamJSONParser(), "ConverseStream"
+        )
+
+    client.meta.events.register("after-call.bedrock-runtime.ConverseStream", swap)
+    placeholder = {"stream": {"messageStart": {"role": "assistant"}}}
+    stub.add_response(
+        "converse_stream",
+        placeholder,
+        {"modelId": model, "messages": ANY, "system": ANY, "inferenceConfig": ANY},
+    )
 
 
 def children_of(pid: int) -> list[int]:

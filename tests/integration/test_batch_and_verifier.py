@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import valkey
 
 from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache.engine import LocalEngine
@@ -33,6 +34,19 @@ async def test_store_many_embeds_once_and_writes_all(
     assert len(emb.batches) == 1 and len(emb.batches[0]) == 2500 and emb.calls == []
     assert (await api.check("question 1234")).answer == "answer 1234"
     assert cache.stats().stores == 2500
+
+
+async def test_store_many_honours_namespace_context_and_ttl(
+    engine: LocalEngine, index_name: str, mode: str
+) -> None:
+    cache = ValkeySemanticCache(TableEmbeddings(), url=engine.url, index_name=index_name)
+    api = Api(cache, mode)
+    [key] = await api.store_many([("q", "a")], namespace="t", context="sys", ttl_seconds=60)
+    assert key is not None
+    assert (await api.check("q", namespace="t", context="sys")).answer == "a"
+    assert (await api.check("q", context="sys")) is None  # another namespace
+    assert (await api.check("q", namespace="t")) is None  # another context
+    assert 0 < valkey.Valkey.from_url(engine.url).pttl(key) <= 60_000
 
 
 async def test_store_many_reuses_memo_and_fails_open(

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
 import pytest
-from botocore.response import StreamingBody
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 from langchain_aws import BedrockEmbeddings
 
 from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.conftest import Api
-from tests.support import at_similarity, aws_client
-
-TITAN = "amazon.titan-embed-text-v2:0"
-
-
-def _titan_reply(vector: list[float], tokens: int = 6) -> dict[str, Any]:
-    data = json.dumps({"embedding": vector, "inputTextTokenCount": tokens}).encode()
-    return {"body": StreamingBody(io.BytesIO(data), len(data)), "contentType": "application/json"}
+from tests.support import TITAN_V2, at_similarity, aws_client, expect_titan
 
 
 @pytest.fixture
@@ -35,15 +26,6 @@ def bedrock() -> tuple[Any, Stubber, list[dict[str, Any]]]:
     return client, Stubber(client), bodies
 
 
-def _expect(stub: Stubber, vector: list[float]) -> None:
-    stub.add_response(
-        "invoke_model",
-        _titan_reply(vector),
-        {"modelId": TITAN, "body": ANY, "accept": "application/json",
-         "contentType": "application/json"},
-    )  # fmt: skip
-
-
 async def test_titan_v2_through_the_cache(
     engine: LocalEngine,
     index_name: str,
@@ -51,12 +33,12 @@ async def test_titan_v2_through_the_cache(
     bedrock: tuple[Any, Stubber, list[dict[str, Any]]],
 ) -> None:
     client, stub, bodies = bedrock
-    emb = BedrockEmbeddings(client=client, model_id=TITAN, dimensions=1024,
+    emb = BedrockEmbeddings(client=client, model_id=TITAN_V2, dimensions=1024,
                             model_kwargs={"normalize": True})  # fmt: skip
     cache = ValkeySemanticCache(emb, url=engine.url, index_name=index_name, dims=1024)
     api = Api(cache, mode)
-    _expect(stub, at_similarity(1.0, 1024))  # the miss
-    _expect(stub, at_similarity(0.93, 1024))  # the paraphrase
+    expect_titan(stub, at_similarity(1.0, 1024))  # the miss
+    expect_titan(stub, at_similarity(0.93, 1024))  # the paraphrase
     with stub:
         assert (await api.search("What is semantic caching?")).hit is None
         await api.store("What is semantic caching?", "Reusing answers by meaning.")
@@ -81,7 +63,7 @@ async def test_bedrock_errors_are_counted_misses(
     bedrock: tuple[Any, Stubber, list[dict[str, Any]]],
 ) -> None:
     client, stub, _ = bedrock
-    emb = BedrockEmbeddings(client=client, model_id=TITAN)
+    emb = BedrockEmbeddings(client=client, model_id=TITAN_V2)
     cache = ValkeySemanticCache(emb, url=engine.url, index_name=index_name)
     stub.add_client_error("invoke_model", service_error_code=code, http_status_code=400)
     with stub:

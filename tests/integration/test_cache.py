@@ -14,10 +14,12 @@ from langchain_valkey_semcache import (
     IndexMismatchError,
     InvalidInputError,
     ValkeySemanticCache,
+    _core,
 )
 from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.conftest import Api
+from tests.faults import Clock, calls_between, command_calls
 from tests.support import TableEmbeddings, at_similarity
 
 Q = "What is semantic caching?"
@@ -126,7 +128,10 @@ async def test_ttl_per_cache_and_per_entry(engine: LocalEngine, index_name: str,
     short_key = await api.store("short", "gone soon", ttl_seconds=1)
     raw = valkey.Valkey.from_url(engine.url)
     assert 3500 < raw.ttl(long_key) <= 3600
-    assert raw.ttl(short_key) <= 1
+    assert 0 < raw.pttl(short_key) <= 1000  # -1 would be an entry that never leaves
+    expires_at = float(raw.hget(short_key, proto.EXPIRES))  # type: ignore[arg-type]
+    assert time.time() < expires_at <= time.time() + 1
+    raw.persist(short_key)  # an EXPIRE lost: the entry's own expiry time still holds
     assert (await api.check("near-short")) is not None
     await asyncio.sleep(1.6)
     assert (await api.check("short")) is None
@@ -196,14 +201,18 @@ async def test_index_mismatch_is_explained(engine: LocalEngine, index_name: str,
 async def test_index_dropped_underneath_is_recreated(
     engine: LocalEngine, index_name: str, mode: str
 ) -> None:
-    emb = TableEmbeddings()
+    emb = TableEmbeddings({"second": at_similarity(1.0), "second again": at_similarity(0.97)})
     cache = make(engine, index_name, emb)
     api = Api(cache, mode)
     await api.store("first", "1")
-    valkey.Valkey.from_url(engine.url).execute_command("FT.DROPINDEX", index_name)
+    raw = valkey.Valkey.from_url(engine.url)
+    raw.execute_command("FT.DROPINDEX", index_name)
     assert (await api.search("something else")).hit is None
+    assert index_name.encode() in raw.execute_command("FT._LIST")
     await api.store("second", "2")
-    assert (await api.check("second")).answer == "2"
+    hit = await api.check("second again")  # a vector search: needs the re-created index
+    assert hit is not None and not hit.exact and hit.answer == "2"
+    assert cache.stats().errors == cache.stats().store_errors == 0
 
 
 async def test_stats_count_everything(engine: LocalEngine, index_name: str, mode: str) -> None:
@@ -272,3 +281,36 @@ async def test_forget_one_entry(engine: LocalEngine, index_name: str, mode: str)
     assert await api.forget(hit.key) is False
     with pytest.raises(InvalidInputError):
         await api.forget("user:42")
+
+
+async def test_round_trips_per_semantic_lookup(
+    engine: LocalEngine, index_name: str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the README says a lookup costs: HMGET + FT.SEARCH when the partition holds at
+    least ``candidates`` entries; on RediSearch one more FT.SEARCH (the engine's own plan)
+    when it holds fewer; one FT.INFO when nothing is found, at most every interval."""
+    clock = Clock()
+    monkeypatch.setattr(_core, "time", clock)
+    emb = TableEmbeddings()
+    cache = make(engine, index_name, emb)
+    api = Api(cache, mode)
+    raw = valkey.Valkey.from_url(engine.url)
+
+    async def commands(text: str, **kw: str) -> dict[str, int]:
+        before = command_calls(raw)
+        await api.search(text, **kw)
+        return calls_between(before, command_calls(raw))
+
+    await api.store_many([(f"question {i}", "a") for i in range(cache.config.candidates)])
+    redisearch = cache._core.engine.hybrid_policy  # learned with the index: the clause is in use
+    assert await commands("a paraphrase") == {"hmget": 1, "ft.search": 1}
+    await api.store("lonely", "a", llm_string="small partition")
+    small = await commands("a paraphrase", llm_string="small partition")
+    assert small == {"hmget": 1, "ft.search": 2 if redisearch else 1}
+    clock.offset += cache.config.index_check_interval_seconds
+    empty = await commands("a paraphrase", llm_string="empty partition")
+    assert empty == {"hmget": 1, "ft.search": 2 if redisearch else 1, "ft.info": 1}
+    assert await commands("a paraphrase", llm_string="empty partition") == {
+        "hmget": 1, "ft.search": 2 if redisearch else 1
+    }  # fmt: skip
+    assert await commands("question 1") == {"hmget": 1}  # exact repeat

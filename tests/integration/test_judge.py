@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,11 +16,13 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from langchain_valkey_semcache import ConfigurationError, ValkeySemanticCache
+from langchain_valkey_semcache import judge as judge_module
 from langchain_valkey_semcache.engine import LocalEngine
 from langchain_valkey_semcache.guards import GuardVerifier
 from langchain_valkey_semcache.judge import JudgeVerifier, bedrock_judge_model
 from langchain_valkey_semcache.verification import AllOf
 from tests.conftest import Api
+from tests.faults import Clock
 from tests.support import TableEmbeddings, at_similarity, aws_client, expect_converse
 
 
@@ -113,13 +114,16 @@ async def test_budget_then_over_budget_decision(
     assert judge.calls == 1
 
 
-async def test_budget_window_slides() -> None:
-    judge = JudgeVerifier(ScriptedJudge(replies=["YES", "YES"]), max_calls=1, per_seconds=0.05)
+async def test_budget_window_slides(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()  # the window moves with the test's clock, not with the machine's load
+    monkeypatch.setattr(judge_module, "time", clock)
+    judge = JudgeVerifier(ScriptedJudge(replies=["YES", "YES"]), max_calls=1, per_seconds=60)
     assert await judge.averify("a", "b", 0.9)
+    clock.offset += 59.9
     assert not await judge.averify("a", "b", 0.9)
-    await asyncio.sleep(0.06)
+    clock.offset += 0.2
     assert await judge.averify("a", "b", 0.9)
-    assert judge.calls == 2
+    assert (judge.calls, judge.skipped_over_budget) == (2, 1)
 
 
 async def test_trusted_band_needs_no_call(engine: LocalEngine, index_name: str, mode: str) -> None:

@@ -13,7 +13,7 @@ from langchain_valkey_semcache import ConfigurationError, ValkeySemanticCache
 from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.conftest import Api
-from tests.support import TableEmbeddings, at_similarity
+from tests.support import BrokenEmbeddings, TableEmbeddings, at_similarity
 
 Q = "What is semantic caching?"
 
@@ -106,14 +106,30 @@ async def test_hostile_tenants_and_models_never_cross(
 def test_no_prompts_or_secrets_in_logs(
     engine: LocalEngine, index_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    secret_prompt = "patient John Doe, SSN 078-05-1120"
-    with caplog.at_level(logging.INFO):
+    """Errors whose text quotes the prompt reach the logger, but only at DEBUG."""
+    secret = "078-05-1120"
+    prompt = f"patient John Doe, SSN {secret}"
+
+    def quoting_verifier(query: str, cached: str, similarity: float) -> bool:
+        raise RuntimeError(f"verifier could not judge {query!r}")
+
+    with caplog.at_level(logging.DEBUG, logger="langchain_valkey_semcache"):
         down = ValkeySemanticCache(TableEmbeddings(), url="valkey://:hunter2@127.0.0.1:1",
                                    socket_timeout_seconds=0.2)  # fmt: skip
-        down.search(secret_prompt)
-        down.store(secret_prompt, "answer")
-        cache = ValkeySemanticCache(TableEmbeddings(), url=engine.url, index_name=index_name,
-                                    max_answer_bytes=10)  # fmt: skip
-        cache.store(secret_prompt, "an answer that is far too long")
-    assert caplog.records, "the failures above are logged"
-    assert "078-05-1120" not in caplog.text and "hunter2" not in caplog.text
+        down.search(prompt)
+        down.store(prompt, "answer")
+        provider = BrokenEmbeddings(RuntimeError(f"ValidationException: input {prompt!r}"))
+        failing = ValkeySemanticCache(provider, url=engine.url, index_name=index_name)
+        failing.search(prompt)
+        failing.store(prompt, "answer")
+        emb = TableEmbeddings({prompt: at_similarity(1.0), "near": at_similarity(0.97)})
+        judged = ValkeySemanticCache(emb, url=engine.url, index_name=index_name + "_v",
+                                     verifier=quoting_verifier, max_answer_bytes=500)  # fmt: skip
+        judged.store(prompt, "answer")
+        assert judged.search("near").hit is None  # the verifier failed: rejected
+        judged.store(prompt, "an answer far too long " * 50)
+    shown = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    hidden = [r.getMessage() for r in caplog.records if r.levelno < logging.INFO]
+    assert len(shown) >= 4, shown  # unreachable, embedding error, verifier, too large
+    assert not [m for m in shown if secret in m or "hunter2" in m], shown
+    assert any(secret in m for m in hidden), "the quoting errors must reach the logger"

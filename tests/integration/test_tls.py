@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,41 +9,12 @@ import pytest
 from langchain_valkey_semcache import CacheUnavailableError, ValkeySemanticCache
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.conftest import Api
-from tests.support import TableEmbeddings
+from tests.engine_b import PASSWORD, engine_b_fixture
+from tests.support import TableEmbeddings, at_similarity
 
-PASSWORD = "s3cret-Pass_word"
-
-
-def _certs(folder: Path) -> tuple[Path, Path, Path]:
-    ca_key, ca, key, csr, crt = (
-        folder / n for n in ("ca.key", "ca.crt", "srv.key", "srv.csr", "srv.crt")
-    )
-    run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
-        "-keyout", str(ca_key), "-out", str(ca))  # fmt: skip
-    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-        "-keyout", str(key), "-out", str(csr))  # fmt: skip
-    ext = folder / "ext.cnf"
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
-        "-days", "2", "-out", str(crt), "-extfile", str(ext))  # fmt: skip
-    return ca, crt, key
-
-
-@pytest.fixture(scope="module")
-def tls_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalEngine, Path]]:
-    binary = shutil.which("valkey-server", path="/usr/bin")
-    assert binary, "Engine B needs Debian's valkey-server (see .ci/run); this test fails, not skips"
-    ca, crt, key = _certs(tmp_path_factory.mktemp("tls"))
-    # Debian's jemalloc-linked valkey-server cannot load valkey-search (it crashes at load):
-    # TLS is tested with RediSearch; `make test` runs this file in the RediSearch pass only.
-    engine = LocalEngine(
-        binary=binary, module="redisearch", password=PASSWORD, tls=True,
-        args=("--tls-cert-file", str(crt), "--tls-key-file", str(key),
-              "--tls-ca-cert-file", str(ca), "--tls-auth-clients", "no"),
-    )  # fmt: skip
-    with engine:
-        yield engine, ca
+Q = "What is semantic caching?"
+PARA = "What does semantic caching mean?"
+tls_engine = engine_b_fixture()
 
 
 @pytest.mark.tls
@@ -55,13 +23,16 @@ async def test_tls_and_password(
 ) -> None:
     engine, ca = tls_engine
     assert engine.url.startswith("valkeys://")
+    emb = TableEmbeddings({Q: at_similarity(1.0), PARA: at_similarity(0.97)})
     cache = ValkeySemanticCache(
-        TableEmbeddings(), url=engine.url, index_name=index_name, on_error="raise",
+        emb, url=engine.url, index_name=index_name, on_error="raise",
         client_kwargs={"ssl_ca_certs": str(ca)},
     )  # fmt: skip
     api = Api(cache, mode)
-    await api.store("What is semantic caching?", "over TLS")
-    assert (await api.check("What is semantic caching?")).answer == "over TLS"
+    await api.store(Q, "over TLS")
+    assert (await api.check(Q)).answer == "over TLS"
+    hit = await api.check(PARA)  # FT.SEARCH over TLS
+    assert hit is not None and not hit.exact and hit.answer == "over TLS"
 
 
 @pytest.mark.tls

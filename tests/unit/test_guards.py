@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from langchain_valkey_semcache.guards import CHECKS, GuardVerifier, conflict
+from langchain_valkey_semcache.guards import (
+    CHECKS,
+    GuardVerifier,
+    _parse,
+    _question_type,
+    _same_root,
+    conflict,
+)
 from langchain_valkey_semcache.verification import Verifier, as_verifier
 
 TRAPS = [
@@ -102,3 +111,44 @@ async def test_is_a_verifier_with_an_async_twin() -> None:
     assert await guard.averify("How do I install it?", "How do I uninstall it?", 0.9) is False
     assert await guard.averify("How do I reset my password?", "How to reset my password?", 0.9)
     assert "numbers" in repr(guard)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many moons does Mars have?", "quantity"),
+        ("So how much does it cost?", "quantity"),
+        ("Why is the sky blue?", "why"),
+        ("And when did it start?", "when"),
+        ("Whom should I ask?", "who"),
+        ("What is Python?", "open"),
+        ("Which laptop is best?", "open"),
+        ("How do I cook rice?", "open"),
+        ("Is Python slow?", "yesno"),
+        ("Please tell me why", None),  # the question word comes too late
+        ("Tell me, is it safe?", None),
+        ("how", "open"),  # "how" as the last word: no quantity word after it
+        ("Rice: how long?", "quantity"),
+    ],
+)
+def test_question_type_of_each_kind(question: str, kind: str | None) -> None:
+    assert _question_type(_parse(question)) == kind
+
+
+def test_same_root_names() -> None:
+    assert _same_root("india", "indian") and _same_root("indian", "india")
+    assert _same_root("iran", "iranian")
+    assert not _same_root("austria", "australia")
+    assert not _same_root("iran", "iraq")
+    assert conflict("What is the weather in Austria?", "What is the weather in Australia?") == (
+        "entities"
+    )
+    assert conflict("What do Indians eat?", "What do people in India eat?") is None
+
+
+async def test_async_twin_is_immediate_and_honours_trust_above() -> None:
+    trap = ("Is the iPhone 6 waterproof?", "Is the iPhone 7 waterproof?")
+    started = time.perf_counter()
+    assert await GuardVerifier(trust_above=0.97).averify(*trap, 0.97) is True
+    assert await GuardVerifier(trust_above=0.97).averify(*trap, 0.96) is False
+    assert time.perf_counter() - started < 0.5

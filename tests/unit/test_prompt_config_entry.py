@@ -5,10 +5,16 @@ from langchain_core.load import dumps
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
-from langchain_valkey_semcache import CacheConfig, ConfigurationError, ProtocolError
+from langchain_valkey_semcache import (
+    CacheConfig,
+    ConfigurationError,
+    ProtocolError,
+    ValkeySemanticCache,
+)
 from langchain_valkey_semcache._entry import deserialize, serialize, to_generations
 from langchain_valkey_semcache._errors import InvalidInputError
 from langchain_valkey_semcache._prompt import digest, normalize, split_langchain_prompt
+from tests.support import TableEmbeddings
 
 
 def test_plain_prompt_is_embedded_whole() -> None:
@@ -88,3 +94,8 @@ def test_to_generations() -> None:
     assert isinstance(to_generations(AIMessage("b"))[0], ChatGeneration)
     with pytest.raises(InvalidInputError):
         to_generations([])
+
+
+def test_a_cache_needs_somewhere_to_live() -> None:
+    with pytest.raises(ConfigurationError, match="give url=, client= or async_client="):
+        ValkeySemanticCache(TableEmbeddings())

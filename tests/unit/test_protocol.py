@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -80,6 +81,45 @@ def test_check_index_explains_mismatch() -> None:
         proto.check_index(
             proto.parse_info(replies.REDISEARCH_INFO), proto.IndexSpec("idx", "p:", 1024, 16, 200)
         )
+
+
+def _without(reply: list[object], *names: bytes) -> list[object]:
+    """``reply`` (a flat name/value list, nested lists included) without the named pairs."""
+    out: list[object] = []
+    for i in range(0, len(reply), 2):
+        name, value = reply[i], reply[i + 1]
+        if name in names:
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], list):
+            value = [_without(v, *names) for v in value]  # type: ignore[arg-type]
+        out += [name, value]
+    return out
+
+
+def test_parse_info_tolerates_what_an_engine_may_leave_out() -> None:
+    for left_out in (b"attribute", b"identifier"):  # either name of a field is enough
+        info = proto.parse_info(_without(replies.REDISEARCH_INFO, left_out))
+        assert info.fields == {"part", "ns", "vec"}
+        proto.check_index(info, SPEC)
+    left_out = (b"num_docs", b"hash_indexing_failures", b"distance_metric")
+    bare = proto.parse_info(_without(replies.REDISEARCH_INFO, *left_out))
+    assert (bare.num_docs, bare.indexing_failures, bare.metric, bare.dim) == (0, 0, None, 4)
+    proto.check_index(bare, SPEC)  # no metric reported: nothing to object to
+    text_dim = copy.deepcopy(replies.VALKEY_SEARCH_INFO)
+    attrs = text_dim[text_dim.index(b"attributes") + 1]
+    vec = attrs[2]  # type: ignore[index]
+    index = vec[vec.index(b"index") + 1]
+    index[index.index(b"dimensions") + 1] = b"1024"
+    assert proto.parse_info(text_dim).dim == 1024
+
+
+def test_check_index_refuses_another_metric() -> None:
+    info = proto.parse_info(replies.REDISEARCH_INFO)
+    l2 = proto.IndexInfo(info.num_docs, 0, info.dim, "L2", info.fields)
+    with pytest.raises(IndexMismatchError, match="DISTANCE_METRIC L2"):
+        proto.check_index(l2, SPEC)
+    with pytest.raises(IndexMismatchError, match="fields"):
+        proto.check_index(proto.IndexInfo(0, 0, 4, "COSINE", frozenset({"part", "vec"})), SPEC)
 
 
 def test_parse_modules() -> None:
