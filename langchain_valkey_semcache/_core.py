@@ -342,9 +342,14 @@ class CacheCore:
         self._size_checked = time.monotonic()
         try:
             [reply] = yield Run((proto.info_index(self.config.index_name),))
-            self._learn_size(proto.parse_info(reply))
+            info = proto.parse_info(reply)
         except (proto.IndexMissingError, ProtocolError):
-            pass  # the KNN that follows finds out and re-creates or verifies the index
+            return  # the KNN that follows finds out and re-creates or verifies the index
+        self._learn_size(info)
+        if self.dim is not None:
+            # The same reply verifies the index: an empty lookup need not ask again.
+            proto.check_index(info, self._spec(self.dim))
+            self._index_checked = self._size_checked
 
     def _learn_engine(self, info: proto.IndexInfo, spec: proto.IndexSpec) -> Flow[None]:
         """Name the engine by FT.INFO's shape; send RediSearch's ``HYBRID_POLICY BATCHES``
