@@ -36,6 +36,9 @@ PLAN: dict[str, list[str]] = {
         "tests/integration/test_cache.py", "tests/integration/test_faults.py",
         "tests/integration/test_failures.py", "tests/integration/test_batch_and_verifier.py",
         "tests/integration/test_malformed_replies.py",
+        # engine facts, cluster spread check, EF_RUNTIME fitting: their own tests
+        "tests/integration/test_engine_choice.py", "tests/integration/test_cluster.py",
+        "tests/integration/test_ef_runtime.py", "tests/unit/test_ef.py",
     ],
     "guards.py": ["tests/unit/test_guards.py", "tests/integration/test_minilm.py"],
     "cache.py": [
