@@ -362,8 +362,8 @@ class CacheCore:
                 [reply] = yield Run((proto.knn_probe(spec.name, spec.dim),))
                 proto.parse_search(reply)
                 accepted = True
-            except ProtocolError:
-                accepted = False
+            except ProtocolError:  # the server refused the clause
+                pass
         self.engine = replace(self.engine, name=info.engine, hybrid_policy=accepted)
 
     def _check_spread(self, name: str, *, wait: bool) -> Flow[None]:

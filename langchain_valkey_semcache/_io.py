@@ -93,11 +93,11 @@ async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verif
             logger.warning("verifier failed, rejecting the candidate: %s", type(exc).__name__)
             return False
     try:
+        if isinstance(client, acluster.ValkeyCluster):
+            await client.initialize()  # its nodes (default node, primaries) are known after
         if isinstance(effect, Run):
             if len(effect.commands) == 1:
                 command = effect.commands[0]
-                if isinstance(client, acluster.ValkeyCluster):
-                    await client.initialize()
                 return [await client.execute_command(*command, **_route(client, command))]
             pipe = client.pipeline(transaction=False)
             for command in effect.commands:
@@ -105,8 +105,6 @@ async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verif
             return await pipe.execute()
         if isinstance(effect, Scan):
             keys: set[str] = set()
-            if isinstance(client, acluster.ValkeyCluster):
-                await client.initialize()
             for target in _scan_targets(client):
                 batch = client.scan_iter(match=effect.pattern, count=1000, **target)
                 keys.update([_key(k) async for k in batch])
@@ -114,7 +112,6 @@ async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verif
         if isinstance(effect, OnPrimaries):
             if not isinstance(client, acluster.ValkeyCluster):
                 return None
-            await client.initialize()
             return [
                 await _on_node_async(client, node, effect.command)
                 for node in client.get_primaries()
