@@ -4,7 +4,9 @@ Cross-fitted: the stream (e.g. ``dev_stream.jsonl`` of the evaluation data) is s
 halves by pair-graph component (``replay.split_half``), and models trained on one half
 verify the replay of the other. A half's training pairs: the ``dev.jsonl`` pairs whose
 questions are in it (label ``duplicate``) and, with every query stored, each query's 3
-nearest earlier questions at cosine 0.75 or above (label: same ``class_id``). Models:
+nearest earlier questions at cosine 0.75 or above (label: same ``class_id``); with
+``--train-on verdicts`` (the default) a pair read in ``dev_verdicts.jsonl`` is labelled by its
+verdict instead (R reusable: 1; B borderline and D different: 0). Models:
 ``lr``, logistic regression on MiniLM pair features [cos, u*v, |u-v|] (vectors cached under
 ``bench/out/embeddings/``); ``ce``, a cross-encoder fine-tuned from the all-MiniLM-L6-v2
 weights on both orderings, scored by the mean over both (~17 min on 2 cores; leave it out
@@ -14,7 +16,9 @@ wrong hit is reported and raises that entry's own threshold (vCache-style, perfe
 
 Each half is replayed by an exact in-memory simulation of ValkeySemanticCache (top-3
 candidates at the threshold or above, the first one the verifier accepts is served, a miss
-is stored; it gives ``bench/replay.py --half H``'s numbers); counts are summed over halves.
+is stored; it gives ``bench/replay.py --half H``'s numbers). Hits are judged as
+``bench/replay.py`` judges them, by verdicts (caught, wrong D share, wrong+borderline share),
+per half and summed over both, with the label figures beside them.
 
     python bench/learned_verifier.py DATA/dev_stream.jsonl
     python bench/learned_verifier.py DATA/dev_stream.jsonl --skip-cross-encoder --thresholds 0.86
@@ -38,7 +42,7 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import table
-from replay import embed_all, read_jsonl, require, sibling, split_half
+from replay import Verdicts, embed_all, read_jsonl, read_verdicts, require, sibling, split_half
 
 from langchain_valkey_semcache._prompt import normalize
 from langchain_valkey_semcache.embeddings import MiniLMEmbeddings
@@ -57,6 +61,12 @@ class Half:
     classes: list[Any]
     vectors: np.ndarray
     sims: np.ndarray
+
+    def verdict(self, i: int, j: int, verdicts: Verdicts) -> str:
+        """R for the same class, else the read verdict of (query i, cached j), else ""."""
+        if self.classes[i] == self.classes[j]:
+            return "R"
+        return verdicts.get((self.texts[i], self.texts[j]), "")
 
 
 def load_halves(
@@ -80,12 +90,17 @@ def nearest_earlier(half: Half, min_sim: float, k: int = 3) -> list[Pair]:
     return out
 
 
-def training_labels(half: Half, dev: list[dict[str, Any]], min_sim: float) -> Labels:
+def training_labels(
+    half: Half, dev: list[dict[str, Any]], min_sim: float, verdicts: Verdicts | None = None
+) -> Labels:
+    """1.0 for the same class, 0.0 otherwise; with ``verdicts`` a read pair of different
+    classes is 1.0 when R (B and D stay 0.0: a borderline answer is not to be served)."""
+
     def key(a: str, b: str) -> tuple[str, str]:
         return (a, b) if a <= b else (b, a)
 
     labels = {
-        key(half.texts[i], half.texts[j]): float(half.classes[i] == half.classes[j])
+        key(half.texts[i], half.texts[j]): float(half.verdict(i, j, verdicts or {}) == "R")
         for i, j in nearest_earlier(half, min_sim)
     }
     mine = set(half.texts)
@@ -93,24 +108,41 @@ def training_labels(half: Half, dev: list[dict[str, Any]], min_sim: float) -> La
         q1, q2 = normalize(pair["q1"]), normalize(pair["q2"])
         if q1 in mine:
             labels[key(q1, q2)] = float(pair["duplicate"])
+    for (query, cached), verdict in (verdicts or {}).items():
+        if query in mine:  # a read verdict outranks the pair's label
+            labels[key(query, cached)] = float(verdict == "R")
     return labels
 
 
 def simulate(
-    half: Half, threshold: float, verify: Verify, k: int = 3, feedback: bool = False
+    half: Half,
+    threshold: float,
+    verify: Verify,
+    verdicts: Verdicts,
+    k: int = 3,
+    feedback: bool = False,
 ) -> np.ndarray:
     """Replay ``half``: serve the first of the top-``k`` stored questions at ``threshold``
     or above that ``verify`` accepts (an exact repeat without asking, as the cache does),
     store the query on a miss. ``feedback``: every wrong hit is reported and raises the
     served entry's own threshold above that similarity (per-entry thresholds learned from
-    perfect feedback, as in vCache). Returns [possible hits, hits, correct hits]."""
-    possible = hits = correct = 0
+    perfect feedback, as in vCache). Returns counts, by labels then by verdicts (see
+    ``replay.possible_by_verdicts``): [possible, hits, correct, possible, correct, D, B,
+    no verdict]; a served pair of different classes without a verdict counts as D."""
+    counts = dict.fromkeys(["p", "h", "c", "P", "C", "D", "B", "N"], 0)
     stored: list[int] = []
     entry_threshold: dict[int, float] = {}
     seen: set[Any] = set()
+    reusable: dict[str, set[str]] = {}
+    for (query, cached), verdict in verdicts.items():
+        if verdict == "R":
+            reusable.setdefault(query, set()).add(cached)
+    seen_text: set[str] = set()
     for i, cls in enumerate(half.classes):
-        possible += cls in seen
+        counts["p"] += cls in seen
+        counts["P"] += cls in seen or bool(reusable.get(half.texts[i], set()) & seen_text)
         seen.add(cls)
+        seen_text.add(half.texts[i])
         sims = half.sims[i, stored]
         served = None
         for o in np.argsort(-sims, kind="stable")[:k]:
@@ -125,11 +157,16 @@ def simulate(
         if served is None:
             stored.append(i)
             continue
-        hits += 1
-        correct += half.classes[served] == cls
+        counts["h"] += 1
+        counts["c"] += half.classes[served] == cls
+        verdict = half.verdict(i, served, verdicts)
+        counts["C"] += verdict == "R"
+        counts["D"] += verdict in ("D", "")
+        counts["B"] += verdict == "B"
+        counts["N"] += verdict == ""
         if feedback and half.classes[served] != cls:
             entry_threshold[served] = max(entry_threshold.get(served, -1.0), half.sims[i, served])
-    return np.array([possible, hits, correct])
+    return np.array(list(counts.values()))
 
 
 def pair_features(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -227,6 +264,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="a learned verifier accepts at this probability or above")  # fmt: skip
     p.add_argument("--neighbour-sim", type=float, default=0.75,
                    help="lowest cosine of a nearest-earlier-neighbour training pair")  # fmt: skip
+    p.add_argument("--verdicts", type=Path,
+                   help="read verdicts (default: dev_verdicts.jsonl beside it)")  # fmt: skip
+    p.add_argument("--train-on", choices=("verdicts", "labels"), default="verdicts",
+                   help="verdicts: a read pair's R/B/D outranks its class label")  # fmt: skip
     p.add_argument("--skip-cross-encoder", action="store_true")
     p.add_argument("--threads", type=int, default=2, help="torch threads for the cross-encoder")
     return p.parse_args(argv)
@@ -235,15 +276,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     args.pairs = require(args.pairs or sibling(args.stream, ""), "pairs")
+    verdicts = read_verdicts(args.verdicts or sibling(args.stream, "verdicts.jsonl"))
     stream, dev = read_jsonl(require(args.stream, "stream")), read_jsonl(args.pairs)
     texts = [r["query"] for r in stream] + [p[q] for p in dev for q in ("q1", "q2")]
     vectors = embed_all(texts, MiniLMEmbeddings(), "minilm").vectors
     halves = load_halves(stream, args.pairs, vectors)
-    totals: dict[tuple[str, float], np.ndarray] = {}
+    totals: dict[tuple[str, float], list[np.ndarray]] = {}
     trained = {}
     for h, test in enumerate(halves):
-        labels = training_labels(halves[1 - h], dev, args.neighbour_sim)
-        trained[1 - h] = f"{len(labels)} pairs, {sum(labels.values()):.0f} duplicates"
+        train = verdicts if args.train_on == "verdicts" else None
+        labels = training_labels(halves[1 - h], dev, args.neighbour_sim, train)
+        trained[1 - h] = f"{len(labels)} pairs, {sum(labels.values()):.0f} reusable"
         # Every pair the replay can ask about: an earlier question at the lowest threshold.
         lowest = np.tril(test.sims, -1) >= min(args.thresholds)
         pairs = [(int(i), int(j)) for i, j in np.argwhere(lowest)]
@@ -258,17 +301,31 @@ def main(argv: Sequence[str] | None = None) -> None:
             runs = [(c, v, False) for c, v in configs.items()]
             runs.append(("guards+feedback", configs["guards"], True))
             for config, verify, feedback in runs:
-                key = (config, threshold)
-                totals[key] = totals.get(key, 0) + simulate(test, threshold, verify, 3, feedback)
+                counts = simulate(test, threshold, verify, verdicts, 3, feedback)
+                totals.setdefault((config, threshold), []).append(counts)
     print(f"{args.stream.name}: {len(halves[0].texts)} + {len(halves[1].texts)} queries (halves "
           f"0 + 1). Models trained on half 1 ({trained[1]}) verify half 0; trained on half 0 "
-          f"({trained[0]}) verify half 1. Counts summed over both halves.")  # fmt: skip
-    heads = ("config", "threshold", "caught (correct/possible)", "wrong share of hits", "hits")
-    rows = [
-        (config, f"{threshold:.2f}", f"{correct / possible:.3f} ({correct}/{possible})",
-         f"{(hits - correct) / max(1, hits):.3f}", hits)
-        for (config, threshold), (possible, hits, correct) in totals.items()
-    ]  # fmt: skip
+          f"({trained[0]}) verify half 1; training labels: {args.train_on}. By verdicts: "
+          "caught / wrong (D) / wrong+borderline (D+B) share of hits, both halves summed "
+          "and each half; labels: caught / wrong share.")  # fmt: skip
+    heads = ("config", "threshold", "caught", "wrong (D)", "wrong+borderline", "no verdict",
+             "half 0", "half 1", "labels", "hits")  # fmt: skip
+
+    def judged(c: np.ndarray) -> tuple[float, float, float]:
+        _, hits, _, possible, correct, d, b, _ = c
+        return correct / max(1, possible), d / max(1, hits), (d + b) / max(1, hits)
+
+    rows = []
+    for (config, threshold), per_half in totals.items():
+        both = per_half[0] + per_half[1]
+        caught, wrong, wrong_b = judged(both)
+        halves_cells = ["{:.1%} / {:.1%} / {:.1%}".format(*judged(c)) for c in per_half]
+        rows.append((
+            config, f"{threshold:.2f}", f"{caught:.1%}", f"{wrong:.1%}", f"{wrong_b:.1%}",
+            int(both[7]), *halves_cells,
+            f"{both[2] / max(1, both[0]):.1%} / {(both[1] - both[2]) / max(1, both[1]):.1%}",
+            int(both[1]),
+        ))  # fmt: skip
     print(table(heads, rows))
 
 
