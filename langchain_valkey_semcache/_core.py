@@ -105,21 +105,20 @@ _SPREAD_POLL_SECONDS = 0.05
 # EF_RUNTIME fitted to the index size when ``hnsw_ef_runtime`` is None: (up to this many
 # documents, EF_RUNTIME below 768 dimensions). HNSW misses more neighbours as the graph grows
 # and as the dimension rises, so the beam widens with both; a small index gets a narrow beam,
-# which is 2-3x faster there at the same recall. Measured by ``bench/speed.py`` (recall@1 of
-# the served answer against exact search, M=16, EF_CONSTRUCTION=200): synthetic
-# near-duplicates reach 1.000 at EF 40 at 10k x 384-d, 0.990 at EF 150 and 1.000 at EF 250
-# at 100k x 384-d (RediSearch), 0.990 at EF 250 and 1.000 at EF 400 at 100k x 1024-d
-# (valkey-search), while 10k x 1024-d needs only 80 (1.000 on both engines); real MiniLM
-# questions (4,911 stored) reach 0.991-0.995 at EF 40 and 0.998-0.999 at 80.
+# which is 1.3-2x faster there at the same recall. Measured by ``bench/speed.py`` (recall@1 of
+# the served answer against exact search, M=16, EF_CONSTRUCTION=200, both engines): synthetic
+# near-duplicates reach 0.999-1.000 at EF 40 at 10k x 384-d, 0.987-0.993 at EF 150 and
+# 1.000 at EF 250 at 100k x 384-d, 0.990-0.997 at EF 250 and 1.000 at EF 400 at 100k x
+# 1024-d; 10k x 1024-d gave 0.983-1.000 at EF 40 and 1.000 at 80; real MiniLM questions
+# (4,911 stored) 0.991-0.996 at EF 40 and 0.998-0.999 at 80.
 # Beyond 100k entries the last step is an extrapolation (not measured at 1M).
 _EF_STEPS: tuple[tuple[float, int], ...] = (
-    (1_000, 40),
-    (10_000, 80),
+    (10_000, 40),
     (100_000, 200),
     (math.inf, 400),
 )
 _EF_WIDE_DIM = 768  # from this dimension on (Titan v2's 1024), a large index's beam doubles
-_EF_WIDE_FROM = 10_000  # documents
+_EF_WIDE_FROM = 1_000  # documents
 
 
 def ef_for(size: int | None, dim: int | None, k: int) -> int:

@@ -66,29 +66,27 @@ async def test_ef_runtime_follows_the_index_size(
     engine: LocalEngine, index_name: str, mode: str, slowlog: valkey.Valkey
 ) -> None:
     cache = make(engine, index_name, index_check_interval_seconds=0)
-    assert cache.hnsw_ef_runtime == ef_for(0, DIMS, K)
-    # Another process fills the index: this cache learns the size from FT.INFO.
-    other = make(engine, index_name)
-    n = 1_500
-    assert None not in other.store_many([(f"question number {i}", "a") for i in range(n)])
+    other = make(engine, index_name, index_check_interval_seconds=3600)
+    assert cache.hnsw_ef_runtime == other.hnsw_ef_runtime == ef_for(0, DIMS, K)
+    n = 10_001  # past the first step
+    assert ef_for(n, DIMS, K) > ef_for(n - 1, DIMS, K), "the test needs two different steps"
+    # Another process fills the index: its own stores count at once, without an FT.INFO.
+    keys = other.store_many([(f"question number {i}", "a") for i in range(n)])
+    assert None not in keys
+    assert other.hnsw_ef_runtime == ef_for(n, DIMS, K)
+    # This cache learns the size from FT.INFO and sends the wider beam.
     wait_docs(engine.url, index_name, n)
-    assert ef_for(n, DIMS, K) > ef_for(0, DIMS, K), "the test needs two different steps"
     slowlog.slowlog_reset()
     await Api(cache, mode).search("a question nobody stored")
     assert cache.hnsw_ef_runtime == ef_for(n, DIMS, K)
     assert sent_ef(slowlog)[-1] == ef_for(n, DIMS, K)
-    # Its own stores count at once, without waiting for the next FT.INFO.
-    slow = make(engine, index_name, index_check_interval_seconds=3600)
-    assert slow.hnsw_ef_runtime == ef_for(n, DIMS, K)
-    more = [(f"another question {i}", "a") for i in range(9_000)]
-    keys = slow.store_many(more)
-    assert slow.hnsw_ef_runtime == ef_for(n + 9_000, DIMS, K) > ef_for(n, DIMS, K)
-    # Overwrites add nothing; a forgotten entry leaves.
-    slow.store_many(more)
-    slow.store("question number 1", "b")
-    assert slow._core._size == n + 9_000
-    assert slow.forget(str(keys[0]))
-    assert slow._core._size == n + 9_000 - 1
+    # Overwrites add nothing; a forgotten entry leaves (back below the step).
+    other.store_many([(f"question number {i}", "b") for i in range(100)])
+    other.store("question number 1", "c")
+    assert other._core._size == n
+    assert other.forget(str(keys[0]))
+    assert other._core._size == n - 1
+    assert other.hnsw_ef_runtime == ef_for(n - 1, DIMS, K)
 
 
 async def test_pinned_ef_runtime_is_sent_as_set(

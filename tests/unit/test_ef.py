@@ -12,7 +12,9 @@ K = 3
 
 def test_wide_vectors_get_a_wider_beam() -> None:
     assert ef_for(50_000, 1024, K) > ef_for(50_000, 384, K)
-    assert ef_for(10_000, 1024, K) == ef_for(10_000, 384, K), "measured: 80 suffices at 10k"
+    assert ef_for(10_000, 384, K) == 40, "measured: 40 suffices to 10k at 384-d"
+    assert ef_for(10_000, 1024, K) == 80, "measured: 40 is short at 10k x 1024-d, 80 is not"
+    assert ef_for(1_000, 1024, K) == ef_for(1_000, 384, K) == 40, "tiny indexes: 40 for both"
     assert ef_for(None, 384, K) == ef_for(10**9, 384, K), "unknown size: the widest beam"
     assert ef_for(0, 8, 50) == 50, "never below the candidates asked for"
     steps = [ef_for(n, 384, K) for n in (0, 10**3, 10**4, 10**5, 10**6, 10**7)]
