@@ -5,7 +5,7 @@ each target file its own copy under ``build/mutation/<file>/`` with a ``[tool.mu
 section naming only that file and the tests that exercise it, runs ``mutmut run`` there
 within a time cap, and prints one table of killed / survived / not checked per file.
 
-    python tools/mutation.py [--cap-seconds 900] [--max-children 2] [--only _core.py]
+    python tools/mutation.py [--cap-seconds 900] [--max-children 2] [--only _core.py] [--resume]
 
 A capped run reports the mutants it checked: "not checked" counts the rest. Surviving
 mutants are listed with ``mutmut results`` / ``mutmut show NAME`` inside the work folder.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -47,11 +48,17 @@ PLAN: dict[str, list[str]] = {
         "tests/unit/test_public_api.py",
     ],
 }  # fmt: skip
+# The engine the tests start: production's valkey-search 1.2.1 when its build is beside the
+# project (its cluster and engine-choice tests need it; RediSearch skips them), else whatever
+# SEMCACHE_SEARCH_MODULE says (RediSearch when unset).
+ENGINE = ROOT.parent / "shared" / "engines" / "valkey-search-1.2.1" / "libsearch.so"
 DESELECT = "not shipped_defaults and not threads_and_tasks and not bad_vectors and not round_trips"
 
 
-def _workdir(target: str, tests: list[str], base: Path) -> Path:
+def _workdir(target: str, tests: list[str], base: Path, resume: bool = False) -> Path:
     work = base / target.removesuffix(".py")
+    if resume and (work / "mutants").is_dir():
+        return work  # mutmut checks only the mutants that have no result yet
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -88,16 +95,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--only", action="append", choices=sorted(PLAN))
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "mutation")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a capped run in its work folder (the code must not "
+                        "have changed since)")  # fmt: skip
     args = parser.parse_args(argv)
+    env = dict(os.environ)
+    if "SEMCACHE_SEARCH_MODULE" not in env and ENGINE.is_file():
+        env["SEMCACHE_SEARCH_MODULE"] = str(ENGINE)
+    print(f"engine: {env.get('SEMCACHE_SEARCH_MODULE', 'redisearch')}", file=sys.stderr)
     rows = []
     for target in args.only or list(PLAN):
-        work = _workdir(target, PLAN[target], args.workdir)
+        work = _workdir(target, PLAN[target], args.workdir, args.resume)
         started = time.monotonic()
         command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)]
         try:
             with (work / "mutmut.log").open("wb") as log:
                 subprocess.run(command, cwd=work, timeout=args.cap_seconds, check=False,
-                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+                               env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
             capped = False
         except subprocess.TimeoutExpired:
             capped = True

@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
 from langchain_valkey_semcache import (
+    ConfigurationError,
     IndexMismatchError,
     InvalidInputError,
     ValkeySemanticCache,
@@ -137,6 +138,62 @@ async def test_ttl_per_cache_and_per_entry(engine: LocalEngine, index_name: str,
     assert (await api.check("short")) is None
     assert (await api.check("near-short")) is None
     assert (await api.check("long")).answer == "kept"
+
+
+async def test_a_lookup_reports_what_happened(
+    engine: LocalEngine, index_name: str, mode: str
+) -> None:
+    table = {
+        "query": at_similarity(1.0),
+        "first": at_similarity(0.99),
+        "second": at_similarity(0.97),
+    }
+    emb = TableEmbeddings(table)
+    cache = make(engine, index_name, emb, verifier=lambda q, c, s: False, similarity_threshold=0.9)
+    api = Api(cache, mode)
+    first = await api.store("first", "1")
+    await api.store("second", "2")
+    miss = await api.search("query")  # both candidates above the threshold, both turned down
+    assert (miss.hit, miss.candidates, miss.rejected, miss.threshold) == (None, 2, 2, 0.9)
+    assert miss.best_similarity == pytest.approx(0.99, abs=1e-3)
+    assert cache.stats().rejected == 2
+    t = miss.timings
+    assert t.total_ms >= t.embedding_ms + t.search_ms and t.search_ms > 0 and t.verify_ms > 0
+    skipped = await api.search("   ")
+    assert skipped.skipped and skipped.threshold == 0.9 and skipped.timings.total_ms >= 0
+
+    served = Api(make(engine, index_name, emb, verifier=None, similarity_threshold=0.9), mode)
+    hit = (await served.search("query")).hit
+    assert hit is not None and hit.exact is False
+    assert (hit.key, hit.matched_prompt, hit.answer) == (first, "first", "1")
+    assert hit.timings.total_ms >= hit.timings.search_ms > 0
+    repeat = await served.search("first")
+    assert repeat.hit is not None and repeat.hit.exact is True
+    assert (repeat.hit.key, repeat.hit.matched_prompt, repeat.hit.similarity) == (
+        first,
+        "first",
+        1.0,
+    )
+    assert (repeat.best_similarity, repeat.threshold) == (1.0, 0.9)
+    assert repeat.timings.total_ms >= repeat.timings.search_ms > 0
+
+
+async def test_a_bad_per_entry_ttl_is_refused(
+    engine: LocalEngine, index_name: str, mode: str
+) -> None:
+    # 0 must not mean "forever" (PERSIST), nor a bool or a float a number of seconds: nothing
+    # is stored, the error is counted (fail-open: the caller's call goes on).
+    cache = make(engine, index_name, TableEmbeddings(), ttl_seconds=3600)
+    api = Api(cache, mode)
+    bad_values = (0, -5, True, 1.5)
+    for bad in bad_values:
+        assert await api.store("a question", "an answer", ttl_seconds=bad) is None
+        assert await api.store_many([("another", "an answer")], ttl_seconds=bad) == [None]
+    assert cache.stats().by_error == {"ConfigurationError": 2 * len(bad_values)}
+    assert not list(valkey.Valkey.from_url(engine.url).scan_iter(f"{index_name}:*"))
+    strict = Api(make(engine, index_name, TableEmbeddings(), on_error="raise"), mode)
+    with pytest.raises(ConfigurationError, match="ttl_seconds must be a positive int"):
+        await strict.store("a question", "an answer", ttl_seconds=0)
 
 
 async def test_namespaces_isolate_and_clear(

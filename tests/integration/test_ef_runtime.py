@@ -68,13 +68,15 @@ async def test_ef_runtime_follows_the_index_size(
     cache = make(engine, index_name, index_check_interval_seconds=0)
     other = make(engine, index_name, index_check_interval_seconds=3600)
     assert cache.hnsw_ef_runtime == other.hnsw_ef_runtime == ef_for(0, DIMS, K)
+    await Api(cache, mode).search("asked before the fill")  # learns the empty index's size
+    assert cache.hnsw_ef_runtime == ef_for(0, DIMS, K)
     n = 10_001  # past the first step
     assert ef_for(n, DIMS, K) > ef_for(n - 1, DIMS, K), "the test needs two different steps"
     # Another process fills the index: its own stores count at once, without an FT.INFO.
     keys = other.store_many([(f"question number {i}", "a") for i in range(n)])
     assert None not in keys
     assert other.hnsw_ef_runtime == ef_for(n, DIMS, K)
-    # This cache learns the size from FT.INFO and sends the wider beam.
+    # This cache re-reads the size from FT.INFO (interval 0) and sends the wider beam.
     wait_docs(engine.url, index_name, n)
     slowlog.slowlog_reset()
     await Api(cache, mode).search("a question nobody stored")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -14,6 +15,7 @@ from langchain_valkey_semcache import (
     NoSearchModuleError,
     Timings,
     ValkeySemanticCache,
+    _core,
 )
 from langchain_valkey_semcache.engine import LocalEngine, free_port
 from tests.conftest import Api
@@ -36,6 +38,46 @@ async def test_unreachable_cache_fails_open_fast(mode: str) -> None:
     stats = cache.stats()
     assert stats.errors >= 1 and stats.by_error.get("CacheUnavailableError", 0) >= 1
     assert stats.lookups == 2 and stats.hits == 0 and stats.misses == 2
+    stats.by_error["CacheUnavailableError"] = 10**6  # a snapshot: the cache's count stays
+    assert cache.stats().by_error["CacheUnavailableError"] < 10**6
+
+
+def test_errors_are_logged_once_per_window_then_counted(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"valkey://127.0.0.1:{free_port()}"
+    cache = ValkeySemanticCache(TableEmbeddings(), url=url, retry_after_seconds=0)
+    caplog.set_level(logging.DEBUG, logger="langchain_valkey_semcache")
+    monkeypatch.setattr(_core, "_LOG_WINDOW_SECONDS", 3600.0)
+
+    def reports() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "failed, continuing without it" in r.getMessage()]
+
+    for _ in range(3):  # no back-off: each lookup fails on the refused connection
+        assert cache.lookup(Q, "llm") is None
+    [first] = reports()
+    assert first.levelno == logging.WARNING
+    assert first.getMessage().startswith(
+        "semantic cache lookup failed, continuing without it: CacheUnavailableError: "
+    )
+    assert "more since" not in first.getMessage()
+    assert any(
+        "lookup error detail: CacheUnavailableError(" in r.getMessage() for r in caplog.records
+    )
+
+    monkeypatch.setattr(_core, "_LOG_WINDOW_SECONDS", 0.0)  # the window is over
+    caplog.clear()
+    cache.update(Q, "llm", [Generation(text="x")])
+    [summary] = reports()
+    assert summary.getMessage().startswith("semantic cache store failed")
+    assert summary.getMessage().endswith(" (2 more since the last report)")
+    caplog.clear()
+    assert cache.store(Q, "x", ttl_seconds=0) is None  # a misconfiguration: ERROR, with detail
+    [misconfigured] = reports()
+    assert misconfigured.levelno == logging.ERROR
+    assert misconfigured.getMessage().endswith(
+        ": ConfigurationError: ttl_seconds must be a positive int, got 0"
+    )
 
 
 def test_unreachable_cache_raises_when_asked() -> None:
