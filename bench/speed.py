@@ -1,6 +1,6 @@
 """Lookup speed and recall through LangChain's ``lookup``, on RediSearch and valkey-search.
 
-``make bench`` runs this (about 40 minutes on a quiet 2-core VM, most of it the engines' HNSW
+``make bench`` runs this (about 17 minutes on a quiet 2-core VM, most of it the engines' HNSW
 insertion; ``--quick`` is a smoke run). Both
 engines start side by side and get the same vectors; lookups alternate between them pass by
 pass so that load on the shared machine hits both alike. Per engine and size it measures:
