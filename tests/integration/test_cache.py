@@ -178,6 +178,21 @@ async def test_a_lookup_reports_what_happened(
     assert repeat.timings.total_ms >= repeat.timings.search_ms > 0
 
 
+async def test_a_per_call_threshold_is_checked(
+    engine: LocalEngine, index_name: str, mode: str
+) -> None:
+    emb = TableEmbeddings({"stored": at_similarity(1.0), "near": at_similarity(0.9)})
+    api = Api(make(engine, index_name, emb), mode)
+    await api.store("stored", "x")
+    edges = {1.0: False, 0.0: True}  # both ends are valid: 1.0 serves only identical vectors
+    for threshold, served in edges.items():
+        result = await api.search("near", similarity_threshold=threshold)
+        assert (result.hit is not None, result.threshold, result.error) == (served, threshold, None)
+    for bad in (1.0001, -0.1, True):
+        result = await api.search("near", similarity_threshold=bad)
+        assert result.hit is None and result.error == "ConfigurationError"
+
+
 async def test_a_bad_per_entry_ttl_is_refused(
     engine: LocalEngine, index_name: str, mode: str
 ) -> None:
