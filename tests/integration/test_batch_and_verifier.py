@@ -28,9 +28,10 @@ async def test_store_many_embeds_once_and_writes_all(
     emb = CountingBatchEmbeddings()
     cache = ValkeySemanticCache(emb, url=engine.url, index_name=index_name, ttl_seconds=600)
     api = Api(cache, mode)
-    items = [(f"question {i}", f"answer {i}") for i in range(2500)] + [("  ", "skipped")]
+    items = [(f"question {i}", f"answer {i}") for i in range(2500)]
+    items.insert(1250, ("  ", "skipped"))  # one unstorable item in the middle, not the end
     keys = await api.store_many(items)
-    assert len(keys) == 2501 and keys[-1] is None and all(keys[:-1])
+    assert len(keys) == 2501 and keys[1250] is None and all(keys[:1250] + keys[1251:])
     assert len(emb.batches) == 1 and len(emb.batches[0]) == 2500 and emb.calls == []
     assert (await api.check("question 1234")).answer == "answer 1234"
     assert cache.stats().stores == 2500
