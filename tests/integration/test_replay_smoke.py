@@ -193,10 +193,24 @@ def test_learned_verifier_simulation_matches_the_cache_and_learns_from_feedback(
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     half = lv.Half(texts, [0, 1, 0, 2, 3, 4], vectors, vectors @ vectors.T)
     always = lambda i, j: True  # noqa: E731
-    # possible, hits, correct: like the engine replay's static 0.80 row, plus one more trap
-    assert list(lv.simulate(half, 0.80, always)) == [1, 4, 1]
+    install, uninstall, paris, london = (STREAM[i][0] for i in (0, 1, 3, 4))
+    verdicts = {(uninstall, install): "D", (london, paris): "B", (texts[5], install): "R"}
+    # by labels: possible, hits, correct, like the engine replay's static 0.80 row plus one
+    # more trap; by verdicts: possible (one more: the R pair), correct, D, B, no verdict
+    assert list(lv.simulate(half, 0.80, always, verdicts)) == [1, 4, 1, 2, 2, 1, 1, 0]
+    # unread cross-class hits count as D and as "no verdict"
+    assert list(lv.simulate(half, 0.80, always, {})) == [1, 4, 1, 1, 1, 3, 0, 3]
     # feedback: the entry served wrongly once is not served again at that similarity
-    assert list(lv.simulate(half, 0.80, always, feedback=True)) == [1, 3, 1]
+    assert list(lv.simulate(half, 0.80, always, verdicts, feedback=True)) == [
+        1,
+        3,
+        1,
+        2,
+        1,
+        1,
+        1,
+        0,
+    ]
 
 
 def test_config_names(replay: ModuleType) -> None:
