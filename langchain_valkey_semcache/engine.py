@@ -328,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.port is not None and not 0 < args.port < 65536:
         parser.error("--port must be 1-65535")
     exit_on_signals(signal.SIGTERM, signal.SIGHUP)
+    # Ctrl-C stops it even when started as a background job, which inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with LocalEngine(port=args.port, module=args.module) as engine:
             print(engine.url, flush=True)
