@@ -60,11 +60,18 @@ def test_parse_search_sorts_and_decodes() -> None:
     "reply",
     [None, [], ["x"], [1, b"k"], [1, b"k", [b"score"]], [1, b"k", [b"score", b"nan"]],
      [1, b"k", [b"score", b"7"]], [1, b"k", [b"prompt", b"x"]], [1, b"k", [b"score", b"0.1",
-     b"expires_at", b"soon"]], [1, 5, [b"score", b"0.1"]]],
+     b"expires_at", b"soon"]], [1, 5, [b"score", b"0.1"]],
+     [1, b"k", [b"score", b"-0.5"]], [1, b"k", [b"score", b"2.5"]]],  # no COSINE distance
 )  # fmt: skip
 def test_parse_search_rejects_malformed(reply: object) -> None:
     with pytest.raises(ProtocolError):
         proto.parse_search(reply)
+
+
+@pytest.mark.parametrize("score", [b"-0.001", b"2.001"])
+def test_parse_search_tolerates_rounding_at_the_cosine_edges(score: bytes) -> None:
+    [cand] = proto.parse_search([1, b"k", [b"score", score, b"prompt", b"p", b"answer", b"a"]])
+    assert -1.0 <= cand.similarity <= 1.0
 
 
 def test_parse_info_from_both_engines() -> None:
