@@ -42,7 +42,16 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import table
-from replay import Verdicts, embed_all, read_jsonl, read_verdicts, require, sibling, split_half
+from replay import (
+    Verdicts,
+    embed_all,
+    possible_by_verdicts,
+    read_jsonl,
+    read_verdicts,
+    require,
+    sibling,
+    split_half,
+)
 
 from langchain_valkey_semcache._prompt import normalize
 from langchain_valkey_semcache.embeddings import MiniLMEmbeddings
@@ -133,16 +142,11 @@ def simulate(
     stored: list[int] = []
     entry_threshold: dict[int, float] = {}
     seen: set[Any] = set()
-    reusable: dict[str, set[str]] = {}
-    for (query, cached), verdict in verdicts.items():
-        if verdict == "R":
-            reusable.setdefault(query, set()).add(cached)
-    seen_text: set[str] = set()
+    rows = [{"query": t, "class_id": c} for t, c in zip(half.texts, half.classes, strict=True)]
+    counts["P"] = sum(possible_by_verdicts(rows, verdicts))
     for i, cls in enumerate(half.classes):
         counts["p"] += cls in seen
-        counts["P"] += cls in seen or bool(reusable.get(half.texts[i], set()) & seen_text)
         seen.add(cls)
-        seen_text.add(half.texts[i])
         sims = half.sims[i, stored]
         served = None
         for o in np.argsort(-sims, kind="stable")[:k]:
