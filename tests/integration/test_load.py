@@ -177,5 +177,9 @@ def test_evicted_entries_are_never_served(small_engine: LocalEngine) -> None:
     assert cache.stats().errors == 0
     raw.config_set("maxmemory", "0")  # room again: the vector path still serves a fresh entry
     assert cache.store("a fresh question", "fresh") is not None
-    fresh = cache.search("paraphrase of a fresh question").hit
+    deadline = time.monotonic() + 5  # valkey-search indexes in background threads
+    while (fresh := cache.search("paraphrase of a fresh question").hit) is None:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert fresh is not None and not fresh.exact and fresh.answer == "fresh"
