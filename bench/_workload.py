@@ -8,8 +8,9 @@ answer ``lookup`` returns, against the exact nearest entry (numpy).
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,10 +73,14 @@ class Replay(Embeddings):
         self.index: dict[str, int] = {}
         self.inside = 0.0
 
+    def row(self, text: str) -> int:
+        """The stored row of a text that is not in ``extra``."""
+        return self.index[text]
+
     def vector(self, text: str) -> list[float]:
         row = self.extra.get(text)
         if row is None:
-            row = self.stored[self.index[text]]
+            row = self.stored[self.row(text)]
         return row.tolist()  # type: ignore[no-any-return]
 
     def embed_query(self, text: str) -> list[float]:
@@ -85,7 +90,10 @@ class Replay(Embeddings):
         return v
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self.vector(t) for t in texts]
+        start = time.perf_counter()
+        vectors = [self.vector(t) for t in texts]
+        self.inside += time.perf_counter() - start
+        return vectors
 
     async def aembed_query(self, text: str) -> list[float]:  # no thread hop: time the cache
         return self.embed_query(text)
@@ -201,3 +209,29 @@ def recall(
         if g is not None and float(stored[g] @ v) >= float(stored[e] @ v) - 1e-5:
             ok += 1
     return ok / len(got)
+
+
+def tasks_rate(
+    cache: ValkeySemanticCache,
+    call: Callable[[str], Awaitable[Any]],
+    work: Sequence[str],
+    tasks: int,
+) -> float:
+    """Calls per second of ``call`` over ``work`` shared by ``tasks`` asyncio tasks on one event
+    loop (after one warm-up call), then closes the cache's async client of that loop."""
+
+    async def run() -> float:
+        await call(work[0])
+        queue = iter(work)
+
+        async def worker() -> None:
+            for text in queue:
+                await call(text)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(tasks)))
+        rate = len(work) / (time.perf_counter() - began)
+        await cache.aclose()
+        return rate
+
+    return asyncio.run(run())

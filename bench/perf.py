@@ -21,7 +21,6 @@ Run ``python bench/perf.py`` (a quarter of an hour, one engine) or ``python benc
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
 import os
@@ -39,6 +38,7 @@ import valkey
 from langchain_core.embeddings import Embeddings
 
 sys.path.insert(0, str(Path(__file__).parent))
+import _workload as w
 from _common import near, pct, table, unit_rows
 
 from langchain_valkey_semcache import CacheConfig, ValkeySemanticCache
@@ -58,37 +58,14 @@ FILL_BATCH = 1000
 CONCURRENCY = 32
 
 
-class TimedReplay(Embeddings):
+class TimedReplay(w.Replay):
     """Replays precomputed vectors and adds up the time spent inside the embedding call.
 
     ``s{i}`` is row ``i`` of ``stored``; any other text is looked up in ``extra``.
     """
 
-    def __init__(self, stored: np.ndarray) -> None:
-        self.stored = stored
-        self.extra: dict[str, np.ndarray] = {}
-        self.inside = 0.0
-
-    def _vector(self, text: str) -> list[float]:
-        row = self.extra.get(text)
-        if row is None:
-            row = self.stored[int(text[1:])]
-        return row.tolist()  # type: ignore[no-any-return]
-
-    def embed_query(self, text: str) -> list[float]:
-        start = time.perf_counter()
-        vector = self._vector(text)
-        self.inside += time.perf_counter() - start
-        return vector
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        start = time.perf_counter()
-        vectors = [self._vector(t) for t in texts]
-        self.inside += time.perf_counter() - start
-        return vectors
-
-    async def aembed_query(self, text: str) -> list[float]:  # no thread hop: time the cache
-        return self.embed_query(text)
+    def row(self, text: str) -> int:
+        return int(text[1:])
 
 
 @dataclass
@@ -381,24 +358,15 @@ def concurrency(
         cache.search(text)
     rows = [("sync, sequential", 1, total / (time.perf_counter() - start))]
 
-    async def run(tasks: int) -> float:
-        await cache.asearch(work[0])
-        queue = iter(work)
-
-        async def worker() -> None:
-            for text in queue:
-                result = await cache.asearch(text)
-                if result.error:
-                    raise RuntimeError(result.error)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(tasks)))
-        rate = total / (time.perf_counter() - began)
-        await cache.aclose()
-        return rate
+    async def search(text: str) -> Any:
+        result = await cache.asearch(text)
+        if result.error:
+            raise RuntimeError(result.error)
+        return result
 
     for tasks in (1, CONCURRENCY):
-        rows.append((f"asearch, {tasks} task(s), one pool", tasks, asyncio.run(run(tasks))))
+        rows.append((f"asearch, {tasks} task(s), one pool", tasks,
+                     w.tasks_rate(cache, search, work, tasks)))  # fmt: skip
     base = rows[0][2]
     for label, tasks, rate in rows:
         rep.concurrency.append((n, dims, label, f"{rate:,.0f}", f"{rate / base:.2f}x"))

@@ -20,7 +20,6 @@ Embedding time is excluded (vectors replay from a table and the time inside is s
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import signal
@@ -111,7 +110,7 @@ def measure_size(
 
 
 def concurrency(side: Side, dims: int, texts: list[str], rep: Any) -> None:
-    cache, emb = side.caches[dims], side.embs[dims]
+    cache = side.caches[dims]
     total = max(len(texts) * 4, 800)
     work = [texts[i % len(texts)] for i in range(total)]
     start = time.perf_counter()
@@ -120,24 +119,12 @@ def concurrency(side: Side, dims: int, texts: list[str], rep: Any) -> None:
     base = total / (time.perf_counter() - start)
     rep.concurrency(side.choice.label, "lookup, sequential", base, base)
 
-    async def run(tasks: int) -> float:
-        await cache.alookup(work[0], w.LLM_STRING)
-        queue = iter(work)
-
-        async def worker() -> None:
-            for text in queue:
-                await cache.alookup(text, w.LLM_STRING)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(tasks)))
-        rate = total / (time.perf_counter() - began)
-        await cache.aclose()
-        return rate
+    async def lookup(text: str) -> Any:
+        return await cache.alookup(text, w.LLM_STRING)
 
     for tasks in (1, CONCURRENCY):
-        rate = asyncio.run(run(tasks))
+        rate = w.tasks_rate(cache, lookup, work, tasks)
         rep.concurrency(side.choice.label, f"alookup, {tasks} task(s)", rate, base)
-    del emb
 
 
 def prepare(sides: list[Side], dims: int, n: int, stored: np.ndarray, keep: bool, rep: Any) -> None:
