@@ -164,7 +164,9 @@ def check_model_access(model_id: str) -> Check:
                 )
             else:
                 fixes.append("enable the model (Bedrock console, Model catalog)")
-        if agreement.get("status") == "PENDING":
+        if model_id.startswith("amazon."):
+            pass  # Amazon's own models are not sold through AWS Marketplace
+        elif agreement.get("status") == "PENDING":
             problems.append("its AWS Marketplace agreement is pending")
             fixes.append("wait a few minutes and run make preflight again")
         elif (
@@ -183,6 +185,7 @@ def check_model_access(model_id: str) -> Check:
             return Result("FAIL", name, "; ".join(problems), "; ".join(fixes))
         return Result("PASS", name, f"authorized, agreement available in {cfg.region}")
 
+    check.__name__ = f"check_model_access {model_id}"
     return check
 
 

@@ -255,6 +255,20 @@ class TestModelAccess:
         result = preflight.check_model_access(HAIKU)(aws.clients, CFG, WHO)
         assert result.status == "FAIL" and "pending" in result.detail and "wait" in result.fix
 
+    def test_amazon_models_need_no_marketplace_agreement(self, aws: Aws) -> None:
+        availability(aws, TITAN, agreementAvailability={"status": "NOT_AVAILABLE"})
+        assert preflight.check_model_access(TITAN)(aws.clients, CFG, WHO).status == "PASS"
+        availability(aws, HAIKU, agreementAvailability={"status": "NOT_AVAILABLE"})
+        assert preflight.check_model_access(HAIKU)(aws.clients, CFG, WHO).status == "FAIL"
+
+    def test_a_refused_call_is_a_failed_line_named_for_its_check(self, aws: Aws) -> None:
+        aws("bedrock").add_client_error(
+            "get_foundation_model_availability", "AccessDeniedException", "no"
+        )
+        result = preflight._run(preflight.check_model_access(HAIKU), aws.clients, CFG, WHO)
+        assert result.status == "FAIL" and result.name == f"model access {HAIKU}"
+        assert "AccessDeniedException" in result.detail
+
     def test_model_not_in_region_fails(self, aws: Aws) -> None:
         availability(aws, TITAN, regionAvailability="NOT_AVAILABLE")
         result = preflight.check_model_access(TITAN)(aws.clients, CFG, WHO)
