@@ -48,7 +48,7 @@ EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
 LLM_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 # The foundation model behind the US cross-region inference profile. The execution role may
 # invoke it in any region the profile routes to, only through the profile (see
-# llm_destination_model_arns); `make preflight` reads the profile's destinations.
+# first_deploy.destination_model_arn); `make preflight` reads the profile's destinations.
 LLM_FOUNDATION_MODEL_ID = "anthropic.claude-haiku-4-5-20251001-v1:0"
 
 _ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
