@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from aws_cdk import assertions
 from infra_helpers import context_with_package, load_app_module, synthesize
 from semcache_infra import config_from_context
 from semcache_infra.config import ConfigError
@@ -111,6 +112,16 @@ class TestNodeTypeHasVectorSearch:
     )
     def test_search_capable_types_pass(self, node_type: str) -> None:
         assert vector_search_problem(node_type) is None
+
+    def test_burstable_node_synthesizes_with_a_warning(self, tmp_path) -> None:
+        synth = synthesize(tmp_path / "out", {"cacheNodeType": "cache.t4g.medium"})
+        synth.template.has_resource_properties(
+            "AWS::ElastiCache::ReplicationGroup", {"CacheNodeType": "cache.t4g.medium"}
+        )
+        warnings = assertions.Annotations.from_stack(synth.stack).find_warning(
+            "*", assertions.Match.string_like_regexp("burstable node")
+        )
+        assert len(warnings) == 1, warnings
 
     def test_burstable_types_get_a_warning(self) -> None:
         assert burstable_note("cache.t4g.medium") is not None
