@@ -16,7 +16,7 @@ ARTIFACT ?= code
 PACKAGE := dist/agentcore-arm64.zip
 
 .PHONY: help install demo run dist test unit lint format bench mutation engine-b apt-backports package \
-	synth deploy destroy clean
+	synth deploy destroy clean preflight
 
 help:
 	@echo "make demo      the agent locally: embedded engine, offline models; replays the seed session"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench     performance benchmarks, both engines (about 17 minutes; python bench/speed.py --quick: a minute), then bench/otel_overhead.py"
 	@echo "make package   the AgentCore direct-code .zip (Linux ARM64, no Docker) into dist/"
 	@echo "make synth     CloudFormation template into infra/cdk.out, offline (builds the package)"
+	@echo "make preflight read-only checks of your AWS account before a first deploy (ENV=dev; credentials)"
 	@echo "make deploy    deploy the stack to AWS (ENV=dev; credentials + CDK CLI; ARTIFACT=container: Docker)"
 	@echo "make destroy   remove the deployed stack (ENV=dev)"
 	@echo "make engine-b  Debian's valkey-server 8 for the TLS tests (root, apt)"
@@ -120,6 +121,11 @@ package:
 # CloudFormation template into infra/cdk.out, offline (no AWS credentials needed).
 synth: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
 	$(INFRA_VENV)/bin/python infra/app.py -c env=$(ENV) -c artifact=$(ARTIFACT)
+
+# Read-only checks of the account before a first deploy (credentials, bootstrap, model access,
+# inference profile, AZ IDs, node type, quotas): one line each with the fix; exit 1 on a failure.
+preflight: $(INFRA_STAMP)
+	$(INFRA_VENV)/bin/python infra/preflight.py -c env=$(ENV)
 
 # Needs AWS credentials and node for the CDK CLI; ARTIFACT=container also needs Docker
 # with buildx (ARM64 image).

@@ -97,6 +97,26 @@ FORBIDDEN_DISTRIBUTIONS = frozenset(
 # local engine and the offline MiniLM, which the runtime never has.
 APP_EXCLUDE = frozenset({"demo.py", "local.py"})
 KEPT_SCRIPTS = frozenset({"opentelemetry-instrument"})
+# bin/opentelemetry-instrument as the package ships it. Upstream's script runs its command
+# through shutil.which(), which finds no `main.py` on PATH, so the entry point taken
+# literally, `opentelemetry-instrument main.py`, dies with "execv: path should be string ...
+# not NoneType" (tests/package shows it). This one runs a command that is a .py file with
+# the interpreter running the script; any other command (`python main.py`) goes through as is.
+ENTRY_SCRIPT = """#!/usr/bin/env python3
+# ADOT's opentelemetry-instrument for AgentCore's entry point ["opentelemetry-instrument",
+# "main.py"]: a command that is a .py file runs with this interpreter (upstream would look
+# it up on PATH and fail); `opentelemetry-instrument python main.py` is unchanged.
+import os
+import sys
+
+from opentelemetry.instrumentation.auto_instrumentation import run
+
+if __name__ == "__main__":
+    sys.argv[0] = "opentelemetry-instrument"
+    if len(sys.argv) > 1 and sys.argv[1].endswith(".py") and os.path.isfile(sys.argv[1]):
+        sys.argv.insert(1, sys.executable)
+    sys.exit(run())
+"""
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -200,9 +220,8 @@ def assemble(staging: Path) -> None:
         if script.name not in KEPT_SCRIPTS:
             script.unlink() if script.is_file() else shutil.rmtree(script)
             continue
-        # pip wrote the build machine's interpreter into the shebang.
-        lines = script.read_text(encoding="utf-8").splitlines(keepends=True)
-        script.write_text("#!/usr/bin/env python3\n" + "".join(lines[1:]), encoding="utf-8")
+        # pip wrote the build machine's interpreter into the shebang; the script is ours.
+        script.write_text(ENTRY_SCRIPT, encoding="utf-8")
     # The library's install record: drop the temporary path pip installed the wheel from
     # and the app files (the package's app is the source tree's, not the wheel's).
     for dist_info in staging.glob("langchain_valkey_semcache-*.dist-info"):

@@ -39,6 +39,7 @@ from semcache_infra import (  # noqa: E402
     config_from_context,
     load_cdk_json_context,
 )
+from semcache_infra.config import ConfigError  # noqa: E402
 
 
 def build_app(
@@ -72,6 +73,14 @@ def _parse_context_args(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _synth(argv)
+    except ConfigError as exc:  # a context value the stack cannot deploy: one line, no trace
+        print(f"synth: {exc}", file=sys.stderr)
+        return 2
+
+
+def _synth(argv: Sequence[str] | None) -> int:
     run_by_cdk_cli = any(
         key in os.environ for key in ("CDK_CONTEXT_JSON", "CDK_CONTEXT_OVERFLOW_LOCATION")
     )

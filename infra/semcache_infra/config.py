@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .first_deploy import availability_zone_ids_problem, default_availability_zone_ids
+
 INFRA_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = INFRA_DIR.parent
 CDK_JSON = INFRA_DIR / "cdk.json"
@@ -44,10 +46,10 @@ DEFAULT_VALKEY_VERSION = "9.0"
 VECTOR_DIMS = 1024
 EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
 LLM_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
-# The foundation model behind the US cross-region inference profile and the
-# regions the profile routes requests to.
+# The foundation model behind the US cross-region inference profile. The execution role may
+# invoke it in any region the profile routes to, only through the profile (see
+# first_deploy.destination_model_arn); `make preflight` reads the profile's destinations.
 LLM_FOUNDATION_MODEL_ID = "anthropic.claude-haiku-4-5-20251001-v1:0"
-LLM_PROFILE_ROUTED_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
 
 _ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 _NODE_TYPE_RE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
@@ -70,6 +72,8 @@ class StackConfig:
     valkey_version: str = DEFAULT_VALKEY_VERSION
     artifact: str = DEFAULT_ARTIFACT
     code_package: Path = DEFAULT_CODE_PACKAGE
+    # Empty: the first two of AgentCore's supported AZ IDs for the region (first_deploy.py).
+    availability_zone_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.valkey_version not in VALKEY_ENGINE_VERSIONS:
@@ -96,6 +100,9 @@ class StackConfig:
             raise ConfigError(
                 f"similarityThreshold must be in (0, 1], got {self.similarity_threshold}"
             )
+        az_problem = availability_zone_ids_problem(self.region, self.availability_zone_ids)
+        if az_problem:
+            raise ConfigError(az_problem)
 
     @property
     def stack_name(self) -> str:
@@ -109,6 +116,11 @@ class StackConfig:
     @property
     def multi_az(self) -> bool:
         return self.cache_replicas >= 1
+
+    @property
+    def az_ids(self) -> tuple[str, ...]:
+        """The two AZ IDs of the VPC's subnets (context ``availabilityZoneIds`` or the default)."""
+        return self.availability_zone_ids or default_availability_zone_ids(self.region)
 
 
 def _as_int(name: str, value: Any) -> int:
@@ -165,7 +177,13 @@ def config_from_context(get: Any, environ: Mapping[str, str] | None = None) -> S
         artifact=str(ctx("artifact", DEFAULT_ARTIFACT)),
         # A relative path is taken from the repository root.
         code_package=REPO_ROOT / str(ctx("codePackage", DEFAULT_CODE_PACKAGE)),
+        availability_zone_ids=_as_id_list(ctx("availabilityZoneIds", "")),
     )
+
+
+def _as_id_list(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
 
 
 def load_cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:

@@ -46,12 +46,17 @@ from .config import (
     EMBEDDING_MODEL_ID,
     LLM_FOUNDATION_MODEL_ID,
     LLM_MODEL_ID,
-    LLM_PROFILE_ROUTED_REGIONS,
     REPO_ROOT,
     VALKEY_PORT,
     VECTOR_DIMS,
     ConfigError,
     StackConfig,
+)
+from .first_deploy import (
+    burstable_note,
+    destination_model_arn,
+    llm_profile_arn,
+    vector_search_problem,
 )
 
 # The Docker build context is the repository root.  Docker-ignore semantics
@@ -129,6 +134,7 @@ class SemanticCacheStack(cdk.Stack):
         cdk.Tags.of(self).add("environment", config.env_name)
 
         self._build_network()
+        self._apply_first_deploy_facts()
         self._build_cache()
         self._build_runtime(docker_context)
         self._build_outputs()
@@ -226,6 +232,25 @@ class SemanticCacheStack(cdk.Stack):
             for name, service in interface_services.items()
         }
 
+    def _apply_first_deploy_facts(self) -> None:
+        """What a fresh account would otherwise reject at deploy or at run time
+        (first_deploy.py): a node type without vector search stops the synth, and every
+        subnet is placed by AZ *ID*, from AgentCore's supported list, not by AZ name (names
+        map to different IDs in each account)."""
+        cfg = self.config
+        problem = vector_search_problem(cfg.cache_node_type)
+        if problem:
+            raise ConfigError(problem)
+        note = burstable_note(cfg.cache_node_type)
+        if note:
+            cdk.Annotations.of(self).add_warning_v2("semcache:BurstableCacheNode", note)
+        for subnets in (self.vpc.public_subnets, self.vpc.private_subnets):
+            for subnet, az_id in zip(subnets, cfg.az_ids, strict=True):
+                cfn_subnet = subnet.node.default_child
+                assert isinstance(cfn_subnet, ec2.CfnSubnet)
+                cfn_subnet.add_property_deletion_override("AvailabilityZone")
+                cfn_subnet.add_property_override("AvailabilityZoneId", az_id)
+
     # -------------------------------------------------------------------- cache
     def _build_cache(self) -> None:
         cfg = self.config
@@ -287,17 +312,30 @@ class SemanticCacheStack(cdk.Stack):
         self.valkey_port = self.replication_group.attr_primary_end_point_port
 
     # ------------------------------------------------------------------ runtime
-    def _bedrock_model_arns(self) -> list[str]:
+    def _bedrock_statements(self) -> list[iam.PolicyStatement]:
+        """Titan V2 in this region, and Haiku in AWS's documented form for a geographic
+        cross-region profile: the profile, plus the foundation model in *every* region but
+        only when the call comes through that profile (the profile may route to any of its
+        destination regions; `make preflight` lists them)."""
         region, account, partition = self.region, self.account, self.partition
-        arns = [
-            f"arn:{partition}:bedrock:{region}::foundation-model/{EMBEDDING_MODEL_ID}",
-            f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{LLM_MODEL_ID}",
+        actions = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+        profile_arn = llm_profile_arn(partition, region, account, LLM_MODEL_ID)
+        return [
+            iam.PolicyStatement(
+                sid="BedrockInvokeModels",
+                actions=actions,
+                resources=[
+                    f"arn:{partition}:bedrock:{region}::foundation-model/{EMBEDDING_MODEL_ID}",
+                    profile_arn,
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="BedrockInvokeThroughProfile",
+                actions=actions,
+                resources=[destination_model_arn(partition, LLM_FOUNDATION_MODEL_ID)],
+                conditions={"StringLike": {"bedrock:InferenceProfileArn": profile_arn}},
+            ),
         ]
-        arns += [
-            f"arn:{partition}:bedrock:{routed}::foundation-model/{LLM_FOUNDATION_MODEL_ID}"
-            for routed in LLM_PROFILE_ROUTED_REGIONS
-        ]
-        return arns
 
     def _build_runtime(self, docker_context: Path) -> None:
         cfg = self.config
@@ -334,11 +372,7 @@ class SemanticCacheStack(cdk.Stack):
         )
 
         statements = [
-            iam.PolicyStatement(
-                sid="BedrockInvokeModels",
-                actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-                resources=self._bedrock_model_arns(),
-            ),
+            *self._bedrock_statements(),
             iam.PolicyStatement(
                 sid="ReadValkeyAuthToken",
                 actions=["secretsmanager:GetSecretValue"],
@@ -483,6 +517,18 @@ class SemanticCacheStack(cdk.Stack):
                         "logs:DescribeLogGroups is a list operation that only accepts the "
                         "account/region log-group wildcard; it grants no read or write of "
                         "log data. Required by the documented AgentCore execution role."
+                    ),
+                ),
+                cdk.Acknowledgment(
+                    id=(
+                        "AwsSolutions-IAM5[Resource::"
+                        f"{destination_model_arn(partition, LLM_FOUNDATION_MODEL_ID)}]"
+                    ),
+                    reason=(
+                        "AWS's documented form for a geographic cross-region inference "
+                        "profile: the one foundation model in any region the profile routes "
+                        "to, only under a bedrock:InferenceProfileArn condition naming this "
+                        "stack's profile, so it cannot be invoked directly."
                     ),
                 ),
                 cdk.Acknowledgment(

@@ -24,9 +24,7 @@ from semcache_infra import SemanticCacheStack, StackConfig, load_cdk_json_contex
 
 # cfn-lint warnings we accept, each for a stated reason.  Anything else fails.
 ACCEPTED_CFN_LINT_WARNINGS = {
-    # The AZs are pinned in cdk.json so synth works offline; CDK itself
-    # acknowledges this for its "CloudFormation Validate" plugin.
-    "W3010",
+    # No W3010 (literal AZ names): the subnets are placed by AZ ID (first_deploy.py).
     # CDK adds explicit DependsOn next to GetAtt (custom-resource provider
     # role, runtime execution role): redundant, harmless.
     "W3005",
@@ -124,8 +122,16 @@ def test_every_acknowledgment_has_a_specific_reason(synth) -> None:
         assert len(reason) >= 60, (rule, reason)
     reasons = list(acks.values())
     assert len(set(reasons)) == len(reasons), "each acknowledgment states its own reason"
-    # Bedrock and Secrets Manager are never in a wildcard acknowledgment.
+    # Bedrock and Secrets Manager are never in a wildcard acknowledgment, but for the one
+    # foundation model behind the inference profile, in any region, only through the profile
+    # (AWS's documented form; test_infra_stack checks the condition).
+    through_profile = (
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/"
+        "anthropic.claude-haiku-4-5-20251001-v1:0]"
+    )
     for rule in acks:
+        if rule in (through_profile, through_profile.replace("<AWS::Partition>", "aws")):
+            continue
         assert "bedrock:" not in rule and "secretsmanager" not in rule, rule
 
 
@@ -167,10 +173,11 @@ def test_python_app_synthesizes_offline_without_cdk_cli(tmp_path: Path) -> None:
     # No context lookups were needed (AZs are pinned in cdk.json).
     assert not manifest.get("missing"), manifest.get("missing")
     # CDK writes the report of every validation plugin that reported; a nag finding fails the
-    # synth itself (AwsSolutions then reports "failure"). No report at all is a failure here.
+    # synth itself (AwsSolutions then reports "failure"). No report file is a failure here.
+    # A plugin with nothing to say writes no entry: since the subnets are placed by AZ ID,
+    # CloudFormation Validate has no W3010 (literal AZ name) left to report.
     report_path = outdir / "validation-report.json"
     assert report_path.exists(), "the synth wrote no validation report"
     report = json.loads(report_path.read_text())
     plugins = {p["pluginName"]: p["conclusion"] for p in report["pluginReports"]}
-    assert plugins.get("CloudFormation Validate") == "success", plugins
-    assert set(plugins.values()) == {"success"}, plugins
+    assert set(plugins.values()) <= {"success"}, plugins

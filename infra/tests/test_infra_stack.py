@@ -38,10 +38,9 @@ HAIKU_PROFILE_ARN = (
 EXPECTED_BEDROCK_RESOURCES = {
     f"arn:aws:bedrock:{REGION}::foundation-model/amazon.titan-embed-text-v2:0",
     HAIKU_PROFILE_ARN,
-    "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
-    "arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
-    "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
 }
+# The profile's destinations, in any region, only through the profile (AWS's documented form).
+HAIKU_IN_ANY_REGION = "arn:aws:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -145,9 +144,10 @@ class TestNetwork:
         public = [s for s in subnets if s["Properties"].get("MapPublicIpOnLaunch") is True]
         private = [s for s in subnets if s["Properties"].get("MapPublicIpOnLaunch") is False]
         assert len(public) == 2 and len(private) == 2
-        assert sorted(s["Properties"]["AvailabilityZone"] for s in private) == [
-            "us-west-2a",
-            "us-west-2b",
+        # Placed by AZ ID from AgentCore's supported list (test_infra_first_deploy.py).
+        assert sorted(s["Properties"]["AvailabilityZoneId"] for s in private) == [
+            "usw2-az1",
+            "usw2-az2",
         ]
 
     def test_one_nat_gateway_by_default_and_private_default_routes_use_it(self, synth) -> None:
@@ -446,14 +446,20 @@ class TestExecutionRole:
             for s in _policy_statements(synth)
             if any(a.startswith("bedrock:") for a in _as_list(s["Action"]))
         ]
-        assert len(bedrock) == 1
-        stmt = bedrock[0]
-        assert stmt["Effect"] == "Allow"
-        assert sorted(_as_list(stmt["Action"])) == [
-            "bedrock:InvokeModel",
-            "bedrock:InvokeModelWithResponseStream",
-        ]
-        assert set(_as_list(stmt["Resource"])) == EXPECTED_BEDROCK_RESOURCES
+        assert len(bedrock) == 2
+        for stmt in bedrock:
+            assert stmt["Effect"] == "Allow"
+            assert sorted(_as_list(stmt["Action"])) == [
+                "bedrock:InvokeModel",
+                "bedrock:InvokeModelWithResponseStream",
+            ]
+        direct, through_profile = bedrock
+        assert set(_as_list(direct["Resource"])) == EXPECTED_BEDROCK_RESOURCES
+        assert "Condition" not in direct
+        assert through_profile["Resource"] == HAIKU_IN_ANY_REGION
+        assert through_profile["Condition"] == {
+            "StringLike": {"bedrock:InferenceProfileArn": HAIKU_PROFILE_ARN}
+        }
 
     def test_no_wildcard_actions_and_no_wildcard_bedrock_or_secret_resources(self, synth) -> None:
         for stmt in _policy_statements(synth):
@@ -461,6 +467,9 @@ class TestExecutionRole:
             assert not any("*" in action for action in actions), actions
             if any(a.split(":")[0] in {"bedrock", "secretsmanager"} for a in actions):
                 for resource in _as_list(stmt["Resource"]):
+                    if resource == HAIKU_IN_ANY_REGION:  # the one model, through the profile
+                        assert "bedrock:InferenceProfileArn" in json.dumps(stmt["Condition"])
+                        continue
                     assert "*" not in json.dumps(resource), (actions, resource)
 
     def test_secret_read_is_the_auth_secret_only(self, synth) -> None:
