@@ -47,6 +47,8 @@ def test_clean_removes_what_the_project_creates(tmp_path: Path) -> None:
         ".mypy_cache/x",
         ".ruff_cache/x",
         ".hypothesis/examples/x",
+        ".benchmarks/Linux-CPython-3.11-64bit/0001_x.json",
+        "site/index.html",
         "bench/out/perf.json",
         "calibration.png",
         "dist/x.whl",
@@ -63,7 +65,8 @@ def test_clean_removes_what_the_project_creates(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     left = [n for n in created if (tmp_path / n).exists()]
     assert left == []
-    for top in (".venv", ".hypothesis", "dist", "build", "bench/out", "infra/cdk.out"):
+    for top in (".venv", ".hypothesis", ".benchmarks", "site", "dist", "build", "bench/out",
+                "infra/cdk.out"):  # fmt: skip
         assert not (tmp_path / top).exists(), top
     assert all((tmp_path / n).exists() for n in kept)
 
@@ -109,3 +112,14 @@ def test_run_and_dist_call_the_tested_commands() -> None:
     assert ".venv/bin/python -m agentcore_app.local --port 18080" in run.stdout, run.stdout
     dist = _make("-n", "dist")
     assert ".venv/bin/python -m build --no-isolation --outdir dist ." in dist.stdout, dist.stdout
+
+
+def test_docs_build_strictly_and_make_test_builds_them() -> None:
+    docs = _make("-n", "docs")
+    assert ".venv/bin/mkdocs build --strict" in docs.stdout, docs.stdout
+    serve = _make("-n", "docs-serve", "DOCS_PORT=18000")
+    assert "mkdocs serve --strict --dev-addr 127.0.0.1:18000" in serve.stdout, serve.stdout
+    test = _make("-n", "test", "ENGINES_DIR=/nonexistent")
+    assert ".venv/bin/mkdocs build --strict" in test.stdout, test.stdout
+    install = (ROOT / "Makefile").read_text()
+    assert "-e '.[local,dev,agentcore,plot,docs]'" in install  # a fresh machine gets mkdocs
