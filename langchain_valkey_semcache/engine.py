@@ -13,6 +13,7 @@ import argparse
 import ctypes
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -29,7 +30,34 @@ from ._errors import ConfigurationError
 
 
 class EngineError(RuntimeError):
-    """The local engine could not be found or started."""
+    """The local engine could not be found or started.
+
+    The message is one line saying why; ``log`` holds the server's last log lines, if any.
+    """
+
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log
+
+
+# A valkey-server log line: "PID:ROLE DD Mon YYYY HH:MM:SS.mmm LEVEL message" (#: warning).
+_LOG_LINE = re.compile(r"^\d+:[A-Z] \d+ \w+ \d+ [\d:.]+ ([.\-*#]) (.*)$")
+
+
+def start_failure(log: str, port: int) -> str:
+    """One line saying why valkey-server exited at start, from its log."""
+    if "Address already in use" in log:
+        return (
+            f"port {port} on 127.0.0.1 is already in use: "
+            "choose another port, or none for a free one"
+        )
+    warnings = [
+        m.group(2) for m in map(_LOG_LINE.match, log.splitlines()) if m and m.group(1) == "#"
+    ]
+    fatal = [w for w in warnings if "Memory overcommit" not in w]
+    lines = [line for line in log.splitlines() if line.strip()]
+    reason = fatal[-1] if fatal else (lines[-1] if lines else "no log")
+    return f"valkey-server exited at start: {reason}"
 
 
 def valkey_binary() -> Path:
@@ -239,7 +267,8 @@ class LocalEngine:
         try:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise EngineError(f"valkey-server exited at start: {self.log_tail()}")
+                    log = self.log_tail()
+                    raise EngineError(start_failure(log, self.port), log)
                 try:
                     with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                         if self._ping():
