@@ -192,7 +192,7 @@ def make_embeddings(kind: str, model_id: str, region: str | None) -> Embeddings:
         from .embeddings import MiniLMEmbeddings
 
         return MiniLMEmbeddings()
-    import boto3
+    import boto3  # type: ignore[import-untyped]
     from langchain_aws import BedrockEmbeddings
 
     session = boto3.Session(region_name=region)
