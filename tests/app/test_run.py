@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -94,6 +95,35 @@ def test_make_run_serves_the_app_and_stops_everything(sig: signal.Signals) -> No
     request_lines = [line for line in err.splitlines() if "Invocation" in line]
     assert len(request_lines) == 2, err  # one line per request, not one per handler
     assert "Traceback" not in err, err
+    listening = next(i for i, line in enumerate(err.splitlines()) if "listening on" in line)
+    _matches_the_documented_output(lines + err.splitlines()[: listening + 1])
+
+
+def _documented_run_outputs() -> list[list[str]]:
+    """The `make run` output blocks of the README and docs/app.md."""
+    blocks = []
+    for path in (ROOT / "README.md", ROOT / "docs" / "app.md"):
+        found = re.findall(r"```text\n(engine: valkey://.*?)```", path.read_text(), flags=re.S)
+        assert found, f"{path.name} shows no `make run` output"
+        blocks += [block.splitlines() for block in found]
+    return blocks
+
+
+def _line_pattern(documented: str) -> re.Pattern[str]:
+    """A documented line as a pattern: numbers vary, `...` and the interpreter's path elide."""
+    pattern = re.sub(r"\d+", r"\\d+", re.escape(documented))
+    pattern = pattern.replace(r"\.\.\.", ".*").replace(r"try:\ \.venv", r"try:\ .*\.venv")
+    return re.compile(pattern)
+
+
+def _matches_the_documented_output(startup: list[str]) -> None:
+    """Each line `make run` prints up to `listening on` is shown, and each shown is printed."""
+    for block in _documented_run_outputs():
+        patterns = [_line_pattern(line) for line in block]
+        unshown = [ln for ln in startup if not any(p.fullmatch(ln) for p in patterns)]
+        unprinted = [d for d, p in zip(block, patterns, strict=True)
+                     if not any(p.fullmatch(ln) for ln in startup)]  # fmt: skip
+        assert (unshown, unprinted) == ([], []), startup
 
 
 def _cmdline(pid: int) -> str:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -163,7 +170,7 @@ def test_unreachable_target_exits_non_zero(
 
 
 def test_help_shows_every_option_and_bedrock_takes_a_region(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(SystemExit):
         calibrate.parse_args(["--help"])
@@ -174,5 +181,85 @@ def test_help_shows_every_option_and_bedrock_takes_a_region(
         assert option in text and f"(default: {default})" in text
     assert "--plot PATH write a PNG" in text and "no file unless given" in text
     assert "(default: None)" not in text
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")  # found, never used: no call is made
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
     emb = calibrate.make_embeddings("bedrock", "amazon.titan-embed-text-v2:0", "eu-west-3")
     assert emb.client.meta.region_name == "eu-west-3"  # type: ignore[attr-defined]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _documented_command() -> str:
+    """The calibrate command exactly as docs/calibration.md shows it (the Bedrock one)."""
+    text = (ROOT / "docs" / "calibration.md").read_text()
+    command = r"```bash\n(python -m langchain_valkey_semcache\.calibrate .*?)```"
+    block = re.search(command, text, re.S)
+    assert block, "docs/calibration.md shows no calibrate command"
+    return block.group(1).replace("\\\n", " ")
+
+
+class _Unpaid(TableEmbeddings):
+    """Embeddings that fail the test if called: a refusal must come before any cost."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise AssertionError("embedded before refusing")
+
+
+def test_documented_bedrock_command_without_aws_fails_in_one_line(tmp_path: Path) -> None:
+    write_pairs(tmp_path / "pairs.jsonl")
+    argv = shlex.split(_documented_command())
+    assert argv[:3] == ["python", "-m", "langchain_valkey_semcache.calibrate"]
+    assert "--embeddings" in argv and "bedrock" in argv and "--plot" in argv
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "AWS_EC2_METADATA_DISABLED": "true", "PYTHONPATH": str(ROOT)}  # fmt: skip
+    proc = subprocess.run([sys.executable, *argv[1:]], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "needs AWS credentials" in proc.stderr and "--embeddings minilm" in proc.stderr
+    assert not (tmp_path / "calibration.png").exists()
+
+
+def test_plot_without_matplotlib_is_refused_before_any_embedding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    emb = write_pairs(pairs)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    unpaid = _Unpaid(emb.table, dims=16)
+    argv = [str(pairs), "--plot", str(tmp_path / "c.png")]
+    with pytest.raises(SystemExit, match=r"^calibrate: --plot needs matplotlib: .*\[plot\]'$"):
+        calibrate.main(argv, embeddings=unpaid)
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert any(dep.startswith("matplotlib") for dep in extras["plot"])
+
+
+def test_an_embedding_failure_is_one_line(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    write_pairs(pairs)
+
+    class Throttled(TableEmbeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            raise RuntimeError("ThrottlingException: slow down\nrequest id 123")
+
+    with pytest.raises(SystemExit) as info:
+        calibrate.main([str(pairs)], embeddings=Throttled({}, dims=16))
+    assert str(info.value) == (
+        "calibrate: embedding the pairs failed: RuntimeError: ThrottlingException: slow down"
+    )
+
+
+def test_help_says_the_steps_the_table_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        calibrate.parse_args(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "every 0.01 up to 0.99 is tried" in help_text
+    assert "the table shows every 0.02" in help_text
+    rows = sweep([Pair("a", "b", "R")], [0.9], calibrate.grid(0.5))
+    shown = re.findall(r"^\| (0\.\d\d) \|", calibrate.render(rows, None), flags=re.M)
+    steps = {round(float(b) - float(a), 4) for a, b in itertools.pairwise(shown[:-1])}
+    assert steps == {0.02}, shown

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from langchain_valkey_semcache.engine import free_port
+from langchain_valkey_semcache.engine import free_port, start_failure
 from tests.support import children_of, process_gone, wait_gone
 
 ENGINE = [sys.executable, "-m", "langchain_valkey_semcache.engine"]
@@ -72,3 +72,33 @@ def test_killing_the_command_stops_its_server(sig: signal.Signals) -> None:
     finally:  # a failing run must not leave the orphan it found behind
         if not process_gone(server):
             os.kill(server, signal.SIGKILL)
+
+
+def test_port_in_use_is_one_line_naming_the_reason() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [*ENGINE, "--port", str(port)], capture_output=True, text=True, timeout=60
+        )
+    assert proc.returncode == 1 and proc.stdout == "", proc.stdout
+    assert proc.stderr == (
+        f"engine: port {port} on 127.0.0.1 is already in use: choose another port, "
+        "or none for a free one\n"
+    ), proc.stderr
+
+
+RECORDED_LOG = """\
+25169:M 06 Dec 2026 01:29:40.987 # WARNING Memory overcommit must be enabled! Without it, ...
+25169:M 06 Dec 2026 01:29:40.988 * oO0OoO0OoO0Oo Valkey is starting oO0OoO0OoO0Oo
+25169:M 06 Dec 2026 01:29:41.024 # Module /x/libsearch.so failed to load: undefined symbol: foo
+25169:M 06 Dec 2026 01:29:41.024 * something after it"""
+
+
+def test_other_start_failures_name_the_last_warning() -> None:
+    assert start_failure(RECORDED_LOG, 7000) == (
+        "valkey-server exited at start: Module /x/libsearch.so failed to load: "
+        "undefined symbol: foo"
+    )
+    assert start_failure("", 7000) == "valkey-server exited at start: no log"

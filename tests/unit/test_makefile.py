@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+from langchain_valkey_semcache.engine import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERNAL = {"apt-backports"}
@@ -47,6 +55,8 @@ def test_clean_removes_what_the_project_creates(tmp_path: Path) -> None:
         ".mypy_cache/x",
         ".ruff_cache/x",
         ".hypothesis/examples/x",
+        ".benchmarks/Linux-CPython-3.11-64bit/0001_x.json",
+        "site/index.html",
         "bench/out/perf.json",
         "calibration.png",
         "dist/x.whl",
@@ -63,7 +73,8 @@ def test_clean_removes_what_the_project_creates(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     left = [n for n in created if (tmp_path / n).exists()]
     assert left == []
-    for top in (".venv", ".hypothesis", "dist", "build", "bench/out", "infra/cdk.out"):
+    for top in (".venv", ".hypothesis", ".benchmarks", "site", "dist", "build", "bench/out",
+                "infra/cdk.out"):  # fmt: skip
         assert not (tmp_path / top).exists(), top
     assert all((tmp_path / n).exists() for n in kept)
 
@@ -109,3 +120,46 @@ def test_run_and_dist_call_the_tested_commands() -> None:
     assert ".venv/bin/python -m agentcore_app.local --port 18080" in run.stdout, run.stdout
     dist = _make("-n", "dist")
     assert ".venv/bin/python -m build --no-isolation --outdir dist ." in dist.stdout, dist.stdout
+
+
+def test_docs_build_strictly_and_make_test_builds_them() -> None:
+    docs = _make("-n", "docs")
+    assert ".venv/bin/mkdocs build --strict" in docs.stdout, docs.stdout
+    serve = _make("-n", "docs-serve", "DOCS_PORT=18000")
+    assert "mkdocs serve --strict --dev-addr 127.0.0.1:18000" in serve.stdout, serve.stdout
+    test = _make("-n", "test", "ENGINES_DIR=/nonexistent")
+    assert ".venv/bin/mkdocs build --strict" in test.stdout, test.stdout
+    install = (ROOT / "Makefile").read_text()
+    assert "-e '.[local,dev,agentcore,plot,docs]'" in install  # a fresh machine gets mkdocs
+
+
+def test_docs_serve_serves_and_stops_on_ctrl_c() -> None:
+    """`make docs-serve`'s command serves the site, and Ctrl-C (SIGINT to the terminal's process
+    group) stops it and frees the port, with no traceback."""
+    port = free_port()
+    dry = _make("-n", "docs-serve", f"DOCS_PORT={port}").stdout.splitlines()
+    command = next(line for line in dry if "mkdocs serve" in line)
+    command = command.replace(".venv/bin/", f"{Path(sys.executable).parent}/")
+    proc = subprocess.Popen(
+        ["sh", "-c", command], cwd=ROOT, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as page:
+                    assert "langchain-valkey-semcache" in page.read().decode()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout
+                time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert "Traceback" not in out, out
+    with pytest.raises(ConnectionRefusedError):  # nothing listens any more
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()

@@ -1,15 +1,15 @@
-"""The metric names the code emits are the ones the README documents."""
+"""The metric names the code emits are the ones docs/observability.md documents."""
 
 import re
 from pathlib import Path
 
 from langchain_valkey_semcache import _telemetry
 
-README = (Path(__file__).parents[2] / "README.md").read_text()
+OBSERVABILITY = (Path(__file__).parents[2] / "docs" / "observability.md").read_text()
 
 
-def test_readme_documents_every_metric_and_no_other() -> None:
-    table = README[README.index("| metric | instrument, unit |") :].split("\n\n")[0]
+def test_docs_document_every_metric_and_no_other() -> None:
+    table = OBSERVABILITY[OBSERVABILITY.index("| metric | instrument, unit |") :].split("\n\n")[0]
     documented = set(re.findall(r"^\| `(semcache\.[a-z_.]+)` \|", table, flags=re.M))
     assert documented == set(_telemetry.METRIC_NAMES)
 
