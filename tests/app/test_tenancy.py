@@ -196,8 +196,13 @@ def test_per_user_scope_keeps_users_of_one_tenant_apart(serve: Callable[..., str
     assert call(url, {"prompt": Q}, token("acme", "alice"))["cache_hit"] is False
     assert call(url, {"prompt": Q}, token("acme", "bob"))["cache_hit"] is False
     assert call(url, {"prompt": Q}, token("acme", "alice"))["cache_hit"] is True
-    # A tenant/user pair cannot be forged by moving the split.
-    assert call(url, {"prompt": Q}, token('acme", "alice', "x"))["cache_hit"] is False
+    # A tenant/user pair cannot be forged by moving the split (as a joined string could).
+    for (t1, u1), (t2, u2) in [
+        (("a:b", "c"), ("a", "b:c")),
+        (('a", "b', "c"), ("a", 'b", "c')),
+    ]:
+        assert call(url, {"prompt": Q}, token(t1, u1))["cache_hit"] is False
+        assert call(url, {"prompt": Q}, token(t2, u2))["cache_hit"] is False
     no_sub = {"Authorization": f"Bearer {jwt({'custom:tenant_id': 'acme'})}"}
     assert call(url, {"prompt": Q}, no_sub)["http_status"] == 401
 
