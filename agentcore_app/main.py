@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from .agent import build_graph, make_cache, make_embeddings, make_model, make_verifier
 from .errors import JsonBody, error_response
 from .identity import MAX_TENANT_CHARS, Refused, request_headers
+from .jwks import TokenVerifier
 from .settings import Settings
 from .telemetry import AGENT_NAME, invoke_attributes, setup_console
 
@@ -110,6 +111,8 @@ def create_app(
     graph = build_graph(model or make_model(settings), cache, settings.llm_model_id)
     app = BedrockAgentCoreApp(middleware=[Middleware(JsonBody)])
     policy = settings.policy
+    discovery = settings.jwt_verify_discovery_url
+    tokens = TokenVerifier(discovery) if discovery else None
     app.state.cache = cache  # for health checks and tests
     app.state.graph = graph
 
@@ -154,10 +157,11 @@ def create_app(
     @app.entrypoint
     async def invoke(payload: Any, context: Any) -> Any:
         started = time.perf_counter()
+        headers = request_headers(context)
         try:
-            req = policy.admit(
-                parse_request(payload, settings.max_prompt_chars), request_headers(context)
-            )
+            if tokens is not None:  # JWT_VERIFY_DISCOVERY_URL: the signature, again
+                await tokens.verify(headers)
+            req = policy.admit(parse_request(payload, settings.max_prompt_chars), headers)
         except BadRequest as exc:
             return _error(400, "bad_request", str(exc))
         except Refused as exc:

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from .identity import NO_TENANTS, SCOPES, SOURCES, Policy, TenantSource, parse_tenant_source
 
@@ -47,6 +48,7 @@ class Settings:
     tenant_source: TenantSource = NO_TENANTS
     cache_scope: str = "tenant"
     min_similarity_floor: float | None = None  # None: the cache's similarity_threshold
+    jwt_verify_discovery_url: str | None = None  # on: the app checks signatures too
 
     @property
     def policy(self) -> Policy:
@@ -151,6 +153,13 @@ class Settings:
                 lambda t: math.isfinite(t) and 0 <= t <= 1,
                 "a cosine similarity in [0, 1]",
             ),
+            jwt_verify_discovery_url=get(
+                "JWT_VERIFY_DISCOVERY_URL",
+                None,
+                str,
+                lambda u: u.startswith("https://") or urlparse(u).hostname in LOCAL_HOSTS,
+                "an https:// OIDC discovery URL",
+            ),
         )
         if settings.cache_judge and settings.llm_model_id == OFFLINE_LLM:
             problems.append("CACHE_JUDGE=true needs a Bedrock LLM_MODEL_ID, not the offline model")
@@ -165,6 +174,8 @@ class Settings:
                 f"CACHE_SCOPE=user needs the user's identity: TENANT_SOURCE=jwt:<claim> or "
                 f"user-id, not {settings.tenant_source}"
             )
+        if settings.jwt_verify_discovery_url and settings.tenant_source.kind != "jwt":
+            problems.append("JWT_VERIFY_DISCOVERY_URL needs TENANT_SOURCE=jwt:<claim>")
         dims = settings.vector_dims
         if settings.embedding_model_id == LOCAL_MINILM:
             if dims not in (None, 384):
