@@ -120,8 +120,9 @@ class Policy:
                 f'"tenant" {asked!r} is not the tenant of your identity; omit "tenant" '
                 "(it comes from your identity)",
             )
-        if self.scope == "user" and user != tenant:
-            # A JSON pair: no tenant/user split can be read two ways.
+        if self.scope == "user":
+            # Always a JSON pair: no tenant/user split can be read two ways, and no plain
+            # tenant string can spell a pair (every namespace of this scope is a pair).
             return json.dumps([tenant, user], ensure_ascii=False)
         return tenant
 

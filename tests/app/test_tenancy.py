@@ -200,6 +200,7 @@ def test_per_user_scope_keeps_users_of_one_tenant_apart(serve: Callable[..., str
     for (t1, u1), (t2, u2) in [
         (("a:b", "c"), ("a", "b:c")),
         (('a", "b', "c"), ("a", 'b", "c')),
+        (("a", "b"), ('["a", "b"]', '["a", "b"]')),  # a tenant that spells a pair
     ]:
         assert call(url, {"prompt": Q}, token(t1, u1))["cache_hit"] is False
         assert call(url, {"prompt": Q}, token(t2, u2))["cache_hit"] is False
