@@ -2,14 +2,20 @@
 
 python -m agentcore_app.invoke "What is semantic caching?" --arn <RuntimeArn> [--region us-west-2]
 python -m agentcore_app.invoke "What is semantic caching?" --url http://127.0.0.1:8080
+
+A runtime with a JWT authorizer (docs/tenancy.md) takes a bearer token: --token, or the
+SEMCACHE_BEARER_TOKEN environment variable; it is then called over HTTPS, not with SigV4.
+--user-id sends X-Amzn-Bedrock-AgentCore-Runtime-User-Id (TENANT_SOURCE=user-id).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -25,6 +31,14 @@ LABELS = {
     "total": "Total",
 }
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+USER_ID_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-User-Id"
+TOKEN_ENV = "SEMCACHE_BEARER_TOKEN"
+
+
+def identity_headers(token: str | None = None, user_id: str | None = None) -> dict[str, str]:
+    """``Authorization: Bearer`` and the user-id header, for those given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return headers | ({USER_ID_HEADER: user_id} if user_id else {})
 
 
 def payload_of(
@@ -48,13 +62,19 @@ def _sse(lines: Iterator[bytes]) -> Iterator[dict[str, Any]]:
 
 
 def invoke_url(
-    url: str, body: dict[str, Any], session_id: str, timeout: float = 120.0
+    url: str,
+    body: dict[str, Any],
+    session_id: str,
+    timeout: float = 120.0,
+    headers: dict[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """POST to a local server's /invocations; yields one JSON object, or each SSE event."""
+    """POST to a server's /invocations (a ``url`` naming ``/invocations`` is taken as is);
+    yields one JSON object, or each SSE event."""
+    target = url if "/invocations" in url else url.rstrip("/") + "/invocations"
     request = urllib.request.Request(
-        url.rstrip("/") + "/invocations",
+        target,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", SESSION_HEADER: session_id},
+        headers={"Content-Type": "application/json", SESSION_HEADER: session_id} | (headers or {}),
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -66,10 +86,25 @@ def invoke_url(
         yield json.loads(exc.read() or b"{}") | {"http_status": exc.code}
 
 
+def runtime_url(arn: str, region: str) -> str:
+    """The runtime's HTTPS invocation URL (what a bearer-token caller POSTs to)."""
+    quoted = urllib.parse.quote(arn, safe="")
+    return (
+        f"https://bedrock-agentcore.{region}.amazonaws.com/runtimes/{quoted}/invocations"
+        "?qualifier=DEFAULT"
+    )
+
+
 def invoke_arn(
-    arn: str, region: str, body: dict[str, Any], session_id: str, client: Any = None
+    arn: str,
+    region: str,
+    body: dict[str, Any],
+    session_id: str,
+    client: Any = None,
+    user_id: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Invoke a deployed AgentCore runtime with boto3's ``invoke_agent_runtime``."""
+    """Invoke a deployed AgentCore runtime with boto3's ``invoke_agent_runtime`` (SigV4);
+    ``user_id`` needs ``bedrock-agentcore:InvokeAgentRuntimeForUser`` too."""
     import boto3  # type: ignore[import-untyped]
 
     agentcore = client or boto3.client("bedrock-agentcore", region_name=region)
@@ -77,6 +112,7 @@ def invoke_arn(
         agentRuntimeArn=arn,
         runtimeSessionId=session_id,
         payload=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        **({"runtimeUserId": user_id} if user_id else {}),
     )
     stream = response["response"]
     if "text/event-stream" in response.get("contentType", ""):
@@ -130,18 +166,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--min-similarity", "-m", type=float, help="cosine similarity threshold 0-1"
     )
-    parser.add_argument("--tenant", help="cache namespace")
+    parser.add_argument(
+        "--tenant", help='"tenant" in the body (only TENANT_SOURCE=payload deployments take it)'
+    )
+    parser.add_argument(
+        "--token", default=os.environ.get(TOKEN_ENV), help=f"bearer token (default: ${TOKEN_ENV})"
+    )
+    parser.add_argument("--user-id", help=f"send {USER_ID_HEADER}")
     parser.add_argument("--stream", action="store_true", help="stream the answer (SSE)")
     args = parser.parse_args(argv)
     session_id = args.session_id or str(uuid.uuid4())
     body = payload_of(args.prompt, args.min_similarity, args.tenant, args.stream)
     print(f"━━━ Request ━━━\n  Prompt: {args.prompt}\n  Session ID: {session_id}\n")
     try:
-        events = (
-            invoke_arn(args.arn, args.region, body, session_id)
-            if args.arn
-            else invoke_url(args.url, body, session_id)
-        )
+        if args.arn and not args.token:
+            events = invoke_arn(args.arn, args.region, body, session_id, user_id=args.user_id)
+        else:
+            url = runtime_url(args.arn, args.region) if args.arn else args.url
+            headers = identity_headers(args.token, args.user_id)
+            events = invoke_url(url, body, session_id, headers=headers)
         for event in events:
             if "delta" in event and "done" not in event:
                 print(event["delta"], end="", flush=True)

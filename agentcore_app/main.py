@@ -14,14 +14,17 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from opentelemetry import trace
+from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
 from .agent import build_graph, make_cache, make_embeddings, make_model, make_verifier
+from .errors import JsonBody, error_response
+from .identity import MAX_TENANT_CHARS, Refused, request_headers
+from .jwks import TokenVerifier
 from .settings import Settings
 from .telemetry import AGENT_NAME, invoke_attributes, setup_console
 
 logger = logging.getLogger("agentcore_app")
-MAX_TENANT_CHARS = 128
 
 
 class BadRequest(ValueError):
@@ -67,7 +70,7 @@ def parse_request(payload: Any, max_prompt_chars: int) -> Request:
 
 
 def _error(status: int, kind: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+    return error_response(status, kind, message)
 
 
 def response_body(state: dict[str, Any], model_id: str, total_ms: float) -> dict[str, Any]:
@@ -106,7 +109,10 @@ def create_app(
     verifier = make_verifier(settings, judge_model)
     cache = make_cache(settings, embeddings or make_embeddings(settings), verifier)
     graph = build_graph(model or make_model(settings), cache, settings.llm_model_id)
-    app = BedrockAgentCoreApp()
+    app = BedrockAgentCoreApp(middleware=[Middleware(JsonBody)])
+    policy = settings.policy
+    discovery = settings.jwt_verify_discovery_url
+    tokens = TokenVerifier(discovery) if discovery else None
     app.state.cache = cache  # for health checks and tests
     app.state.graph = graph
 
@@ -149,12 +155,17 @@ def create_app(
         yield {"done": True, **body}
 
     @app.entrypoint
-    async def invoke(payload: Any) -> Any:
+    async def invoke(payload: Any, context: Any) -> Any:
         started = time.perf_counter()
+        headers = request_headers(context)
         try:
-            req = parse_request(payload, settings.max_prompt_chars)
+            if tokens is not None:  # JWT_VERIFY_DISCOVERY_URL: the signature, again
+                await tokens.verify(headers)
+            req = policy.admit(parse_request(payload, settings.max_prompt_chars), headers)
         except BadRequest as exc:
             return _error(400, "bad_request", str(exc))
+        except Refused as exc:
+            return _error(exc.status, exc.kind, exc.message)
         if req.stream:
             return stream(req, started)
         with tracer.start_as_current_span(

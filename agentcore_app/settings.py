@@ -8,6 +8,9 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
+
+from .identity import NO_TENANTS, SCOPES, SOURCES, Policy, TenantSource, parse_tenant_source
 
 TITAN_V2 = "amazon.titan-embed-text-v2:0"
 LOCAL_MINILM = "local-minilm"
@@ -42,6 +45,20 @@ class Settings:
     cache_judge_max_calls_per_minute: int = 60
     cache_judge_trust_above: float = 0.97
     otel_console: bool = False
+    tenant_source: TenantSource = NO_TENANTS
+    cache_scope: str = "tenant"
+    min_similarity_floor: float | None = None  # None: the cache's similarity_threshold
+    jwt_verify_discovery_url: str | None = None  # on: the app checks signatures too
+
+    @property
+    def policy(self) -> Policy:
+        """Who may use which namespace, and how loose a request's threshold may be."""
+        floor = self.min_similarity_floor
+        return Policy(
+            self.tenant_source,
+            self.cache_scope,
+            self.similarity_threshold if floor is None else floor,
+        )
 
     @property
     def valkey_url(self) -> str:
@@ -121,9 +138,44 @@ class Settings:
                 "a cosine similarity in (0, 1]",
             ),
             otel_console=get("SEMCACHE_OTEL_CONSOLE", False, boolean, None, "true or false"),
+            tenant_source=get(
+                "TENANT_SOURCE",
+                NO_TENANTS,
+                parse_tenant_source,
+                None,
+                " or ".join(SOURCES),
+            ),
+            cache_scope=get("CACHE_SCOPE", "tenant", str, SCOPES.__contains__, " or ".join(SCOPES)),
+            min_similarity_floor=get(
+                "MIN_SIMILARITY_FLOOR",
+                None,
+                float,
+                lambda t: math.isfinite(t) and 0 <= t <= 1,
+                "a cosine similarity in [0, 1]",
+            ),
+            jwt_verify_discovery_url=get(
+                "JWT_VERIFY_DISCOVERY_URL",
+                None,
+                str,
+                lambda u: u.startswith("https://") or urlparse(u).hostname in LOCAL_HOSTS,
+                "an https:// OIDC discovery URL",
+            ),
         )
         if settings.cache_judge and settings.llm_model_id == OFFLINE_LLM:
             problems.append("CACHE_JUDGE=true needs a Bedrock LLM_MODEL_ID, not the offline model")
+        floor = settings.min_similarity_floor
+        if floor is not None and floor > settings.similarity_threshold:
+            problems.append(
+                f"MIN_SIMILARITY_FLOOR={floor} is above SIMILARITY_THRESHOLD="
+                f"{settings.similarity_threshold}: raise the threshold instead"
+            )
+        if settings.cache_scope == "user" and not settings.tenant_source.from_identity:
+            problems.append(
+                f"CACHE_SCOPE=user needs the user's identity: TENANT_SOURCE=jwt:<claim> or "
+                f"user-id, not {settings.tenant_source}"
+            )
+        if settings.jwt_verify_discovery_url and settings.tenant_source.kind != "jwt":
+            problems.append("JWT_VERIFY_DISCOVERY_URL needs TENANT_SOURCE=jwt:<claim>")
         dims = settings.vector_dims
         if settings.embedding_model_id == LOCAL_MINILM:
             if dims not in (None, 384):

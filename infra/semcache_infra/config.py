@@ -59,6 +59,83 @@ class ConfigError(ValueError):
     """Raised for an invalid context value."""
 
 
+# Tenants (docs/tenancy.md): where the app takes a request's tenant from (its TENANT_SOURCE)
+# and the runtime's inbound JWT authorizer. Without a discovery URL the runtime keeps IAM
+# (SigV4) invocation and the app one shared namespace.
+TENANT_SOURCES = ("none", "user-id", "payload", "jwt:<claim>")
+CACHE_SCOPES = ("tenant", "user")
+_CLAIM_RE = re.compile(r"^[A-Za-z0-9_:.\-/]{1,128}$")
+_DISCOVERY_SUFFIX = "/.well-known/openid-configuration"
+
+
+@dataclass(frozen=True)
+class TenancyConfig:
+    """Context keys ``tenantSource``, ``cacheScope``, ``jwtDiscoveryUrl``,
+    ``jwtAllowedAudiences`` and ``jwtAllowedClients`` (comma-separated lists)."""
+
+    tenant_source: str = "none"
+    cache_scope: str = "tenant"
+    jwt_discovery_url: str | None = None
+    jwt_allowed_audiences: tuple[str, ...] = ()
+    jwt_allowed_clients: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        source = self.tenant_source
+        claim = source[4:] if source.startswith("jwt:") else None
+        if source not in TENANT_SOURCES[:3] and not (claim and _CLAIM_RE.match(claim)):
+            raise ConfigError(
+                f"tenantSource must be one of {', '.join(TENANT_SOURCES)}, got {source!r}"
+            )
+        if self.cache_scope not in CACHE_SCOPES:
+            raise ConfigError(f"cacheScope must be tenant or user, got {self.cache_scope!r}")
+        if self.cache_scope == "user" and not (claim or source == "user-id"):
+            raise ConfigError("cacheScope=user needs tenantSource=jwt:<claim> or user-id")
+        url = self.jwt_discovery_url
+        if claim and not url:
+            raise ConfigError(
+                f"tenantSource={source} needs jwtDiscoveryUrl (the runtime's JWT authorizer)"
+            )
+        if url is None:
+            if self.jwt_allowed_audiences or self.jwt_allowed_clients:
+                raise ConfigError("jwtAllowedAudiences/jwtAllowedClients need jwtDiscoveryUrl")
+            return
+        if not (url.startswith("https://") and url.endswith(_DISCOVERY_SUFFIX)):
+            raise ConfigError(
+                f"jwtDiscoveryUrl must be an https:// URL ending in {_DISCOVERY_SUFFIX}, "
+                f"got {url!r}"
+            )
+        if not (self.jwt_allowed_audiences or self.jwt_allowed_clients):
+            raise ConfigError(
+                "jwtDiscoveryUrl needs jwtAllowedAudiences or jwtAllowedClients (or both): "
+                "the authorizer must check whom a token was issued for"
+            )
+        if source == "user-id":
+            raise ConfigError(
+                "tenantSource=user-id is for IAM (SigV4) callers, not a JWT authorizer: "
+                "use tenantSource=jwt:<claim>"
+            )
+
+    @property
+    def jwt(self) -> bool:
+        return self.jwt_discovery_url is not None
+
+
+def _as_list(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def tenancy_from_context(ctx: Any) -> TenancyConfig:
+    """The tenancy keys of the context (``ctx(key, default)``)."""
+    return TenancyConfig(
+        tenant_source=str(ctx("tenantSource", "none")).strip(),
+        cache_scope=str(ctx("cacheScope", "tenant")).strip(),
+        jwt_discovery_url=str(ctx("jwtDiscoveryUrl", "")).strip() or None,
+        jwt_allowed_audiences=_as_list(ctx("jwtAllowedAudiences", "")),
+        jwt_allowed_clients=_as_list(ctx("jwtAllowedClients", "")),
+    )
+
+
 @dataclass(frozen=True)
 class StackConfig:
     env_name: str = DEFAULT_ENV_NAME
@@ -74,6 +151,7 @@ class StackConfig:
     code_package: Path = DEFAULT_CODE_PACKAGE
     # Empty: the first two of AgentCore's supported AZ IDs for the region (first_deploy.py).
     availability_zone_ids: tuple[str, ...] = ()
+    tenancy: TenancyConfig = TenancyConfig()
 
     def __post_init__(self) -> None:
         if self.valkey_version not in VALKEY_ENGINE_VERSIONS:
@@ -178,6 +256,7 @@ def config_from_context(get: Any, environ: Mapping[str, str] | None = None) -> S
         # A relative path is taken from the repository root.
         code_package=REPO_ROOT / str(ctx("codePackage", DEFAULT_CODE_PACKAGE)),
         availability_zone_ids=_as_id_list(ctx("availabilityZoneIds", "")),
+        tenancy=tenancy_from_context(ctx),
     )
 
 

@@ -51,6 +51,7 @@ from .config import (
     VECTOR_DIMS,
     ConfigError,
     StackConfig,
+    TenancyConfig,
 )
 from .first_deploy import (
     burstable_note,
@@ -449,6 +450,7 @@ class SemanticCacheStack(cdk.Stack):
                 security_groups=[self.runtime_sg],
             ),
             protocol_configuration=agentcore.ProtocolType.HTTP,
+            **tenancy_runtime_props(cfg.tenancy),
             # The documented defaults, made explicit.
             lifecycle_configuration=agentcore.LifecycleConfiguration(
                 idle_runtime_session_timeout=cdk.Duration.minutes(15),
@@ -466,6 +468,7 @@ class SemanticCacheStack(cdk.Stack):
                 "AWS_REGION": region,
                 "VECTOR_DIMS": str(VECTOR_DIMS),
                 **(ADOT_ENVIRONMENT if cfg.artifact == "code" else {}),
+                **tenancy_environment(cfg.tenancy),
             },
         )
         # AgentCore validates the role (ECR pull etc.) when the runtime is
@@ -640,6 +643,29 @@ def agent_code_asset(scope: Construct, construct_id: str, package: Path) -> s3_a
             "(or deploy the container image with -c artifact=container)"
         )
     return s3_assets.Asset(scope, construct_id, path=str(package))
+
+
+def tenancy_runtime_props(tenancy: TenancyConfig) -> dict[str, Any]:
+    """The runtime's inbound JWT authorizer and the header allowlist that forwards the
+    validated token to the app (docs/tenancy.md); none: IAM (SigV4) invocation only."""
+    if tenancy.jwt_discovery_url is None:
+        return {}
+    return {
+        "authorizer_configuration": agentcore.RuntimeAuthorizerConfiguration.using_jwt(
+            tenancy.jwt_discovery_url,
+            list(tenancy.jwt_allowed_clients) or None,
+            list(tenancy.jwt_allowed_audiences) or None,
+        ),
+        "request_header_configuration": agentcore.RequestHeaderConfiguration(
+            allowlisted_headers=["Authorization"]
+        ),
+    }
+
+
+def tenancy_environment(tenancy: TenancyConfig) -> dict[str, str]:
+    """``TENANT_SOURCE`` (and ``CACHE_SCOPE``) as the app reads them."""
+    scope = {"CACHE_SCOPE": tenancy.cache_scope} if tenancy.cache_scope != "tenant" else {}
+    return {"TENANT_SOURCE": tenancy.tenant_source, **scope}
 
 
 def _format_threshold(value: float) -> str:

@@ -357,6 +357,7 @@ class TestRuntime:
             "AWS_REGION": REGION,
             "VECTOR_DIMS": "1024",
             **ADOT_ENVIRONMENT,
+            "TENANT_SOURCE": "none",
         }
 
     def test_container_gets_no_adot_environment(self, synth_container) -> None:

@@ -25,7 +25,7 @@ from tests.support import TableEmbeddings, at_similarity
 
 env = {"VALKEY_HOST": "127.0.0.1", "VALKEY_PORT": sys.argv[1], "VALKEY_SSL": "false",
        "LLM_MODEL_ID": "offline", "VECTOR_DIMS": "8", "EMBEDDING_MODEL_ID": "test-table",
-       "SEMCACHE_OTEL_CONSOLE": sys.argv[2]}
+       "SEMCACHE_OTEL_CONSOLE": sys.argv[2], "TENANT_SOURCE": "payload"}
 table = TableEmbeddings({"Tell me about quokkas?": at_similarity(1.0)})
 app = create_app(Settings.from_env(env), embeddings=table, model=OfflineChatModel(latency_ms=0))
 app.state.cache.drop_index()

@@ -13,6 +13,8 @@ Titan V2 stand-in; ADOT exports its traces over OTLP/HTTP to a local receiver.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import importlib.util
 import json
 import os
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 import zipfile
@@ -229,8 +232,16 @@ def twin_code(packages: dict[str, Path], tmp_path_factory: pytest.TempPathFactor
 def twin(
     twin_code: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, TableEmbeddings, list[tuple[str, bytes]], Path, float]]:
-    root = tmp_path_factory.mktemp("twin")
-    code = twin_code
+    with _started_twin(twin_code, tmp_path_factory.mktemp("twin"), {}) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def _started_twin(
+    code: Path, root: Path, extra_env: dict[str, str]
+) -> Iterator[tuple[str, TableEmbeddings, list[tuple[str, bytes]], Path, float]]:
+    """The twin started from ``code`` with a fresh local engine, the Titan stand-in and the
+    OTLP receiver; ``extra_env`` on top of the stack's environment."""
     python = _plain_python(packager.PYTHON_VERSION, root / "python")
     q, other, para = SEED_QUESTIONS[0], SEED_QUESTIONS[2], SEED_QUESTIONS[3]
     table: dict[str, Sequence[float]] = {
@@ -268,6 +279,7 @@ def twin(
         "OTEL_METRICS_EXPORTER": "none",
         "OTEL_BSP_SCHEDULE_DELAY": "200",
         "OTEL_RESOURCE_ATTRIBUTES": "service.name=semcache_agent_twin",
+        **extra_env,
     }
     with LocalEngine() as engine:
         env |= {"VALKEY_HOST": "127.0.0.1", "VALKEY_PORT": str(engine.port), "VALKEY_SSL": "false"}
@@ -369,3 +381,61 @@ def test_twin_answers_the_seed_blog_session_over_http(twin: Any) -> None:
         traces = b"".join(body for path, body in list(otlp) if path == "/v1/traces")
     assert b"semcache_agent_twin" in traces, log.read_text()[-3000:]
     assert b"InvokeModel" in traces  # ADOT's botocore instrumentation saw the embedding calls
+
+
+# ------------------------------------------------------------- tenants on the twin
+def _bearer(tenant: str) -> dict[str, str]:
+    """A JWT as the runtime's authorizer forwards it (validated there, decoded by the app)."""
+
+    def segment(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    claims = {"sub": f"user-of-{tenant}", "tenant": tenant, "exp": int(time.time()) + 3600}
+    return {"Authorization": f"Bearer {segment({'alg': 'RS256'})}.{segment(claims)}.c2ln"}
+
+
+def _ask(url: str, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return next(invoke_url(url, body, str(uuid.uuid4()), headers=headers))
+
+
+def _post_raw(url: str, data: bytes) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url + "/invocations", data=data, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_twin_refuses_body_tenants_loose_thresholds_and_non_json(twin: Any) -> None:
+    url = twin[0]  # TENANT_SOURCE unset: none
+    q, para = SEED_QUESTIONS[0], SEED_QUESTIONS[3]
+    tenant = _ask(url, {"prompt": q, "tenant": "victim-corp"})
+    assert tenant["http_status"] == 400 and "TENANT_SOURCE" in tenant["error"]["message"]
+    loose = _ask(url, {"prompt": para, "min_similarity": 0.0})
+    assert loose["http_status"] == 400 and "floor" in loose["error"]["message"]
+    assert _ask(url, {"prompt": para, "min_similarity": 0.9})["cache_hit"] is True
+    for data in (b"", b"{nope"):
+        status, body = _post_raw(url, data)
+        assert status == 400 and body["error"]["type"] == "bad_request", body
+
+
+@pytest.fixture(scope="module")
+def twin_jwt(
+    twin_code: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, TableEmbeddings, list[tuple[str, bytes]], Path, float]]:
+    root = tmp_path_factory.mktemp("twin-jwt")
+    with _started_twin(twin_code, root, {"TENANT_SOURCE": "jwt:tenant"}) as started:
+        yield started
+
+
+def test_twin_takes_the_tenant_from_the_token(twin_jwt: Any) -> None:
+    url = twin_jwt[0]
+    q = SEED_QUESTIONS[0]
+    a, b = _bearer("tenant-a"), _bearer("tenant-b")
+    assert _ask(url, {"prompt": q}, a)["cache_hit"] is False
+    assert _ask(url, {"prompt": q}, b)["cache_hit"] is False  # not A's answer
+    assert _ask(url, {"prompt": q}, a)["cache_hit"] is True
+    forged = _ask(url, {"prompt": q, "tenant": "tenant-a"}, _bearer("tenant-c"))
+    assert forged["http_status"] == 403 and "response" not in forged
+    assert _ask(url, {"prompt": q})["http_status"] == 401
