@@ -21,9 +21,11 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from ._entry import CacheLookup, Timings
+from ._stats import ERROR, MISS, SEMANTIC_HIT, SKIPPED, STORED, lookup_outcome
+from ._version import __version__
 
 SCOPE = "langchain_valkey_semcache"
-SCOPE_VERSION = "0.1.0"
+SCOPE_VERSION = __version__
 
 # Attribute names (spans and metrics).
 OUTCOME = "semcache.outcome"
@@ -59,17 +61,6 @@ _SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 _SIMILARITY = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.0)
 
 
-def lookup_outcome(result: CacheLookup) -> str:
-    """exact_hit, semantic_hit, miss, skipped or error."""
-    if result.error is not None:
-        return "error"
-    if result.skipped is not None:
-        return "skipped"
-    if result.hit is None:
-        return "miss"
-    return "exact_hit" if result.hit.exact else "semantic_hit"
-
-
 class Operation:
     """One observed operation: its span, and what is recorded when it ends."""
 
@@ -92,9 +83,9 @@ class Operation:
     def escaped(self, exc: BaseException) -> None:
         """An exception leaves the operation (``on_error="raise"``, clear, forget...)."""
         self._error(type(exc).__name__)
-        attrs = {OUTCOME: "error", ERROR_TYPE: type(exc).__name__}
+        attrs = {OUTCOME: ERROR, ERROR_TYPE: type(exc).__name__}
         if self.kind == "lookup":
-            self.span.set_attribute(OUTCOME, "error")
+            self.span.set_attribute(OUTCOME, ERROR)
             self._t.lookups.add(1, attrs)
             self._t.lookup_duration.record(time.perf_counter() - self._start, attrs)
         elif self.kind == "store":
@@ -103,14 +94,14 @@ class Operation:
     def store_failed(self, exc: BaseException, entries: int = 1) -> None:
         """A store that failed open: ``entries`` counted as errors of its kind."""
         self._error(type(exc).__name__)
-        self._t.stores.add(entries, {OUTCOME: "error", ERROR_TYPE: type(exc).__name__})
+        self._t.stores.add(entries, {OUTCOME: ERROR, ERROR_TYPE: type(exc).__name__})
 
     def stored(self, written: int, skipped: int) -> None:
         """Entries written and entries not stored (too large, empty, backing off)."""
         if written:
-            self._t.stores.add(written, {OUTCOME: "stored"})
+            self._t.stores.add(written, {OUTCOME: STORED})
         if skipped:
-            self._t.stores.add(skipped, {OUTCOME: "skipped"})
+            self._t.stores.add(skipped, {OUTCOME: SKIPPED})
         self.span.set_attribute(ENTRIES, written)
 
     def looked_up(self, result: CacheLookup) -> None:
@@ -124,11 +115,11 @@ class Operation:
         t.lookup_duration.record(time.perf_counter() - self._start, attrs)
         if result.rejected:
             t.rejections.add(result.rejected)
-        if outcome in ("semantic_hit", "miss"):
+        if outcome in (SEMANTIC_HIT, MISS):
             _record_timings(t, result)
-        if outcome == "semantic_hit" and result.hit is not None:
+        if outcome == SEMANTIC_HIT and result.hit is not None:
             t.similarity.record(result.hit.similarity, {OUTCOME: outcome})
-        elif outcome == "miss" and result.best_similarity is not None:
+        elif outcome == MISS and result.best_similarity is not None:
             t.similarity.record(result.best_similarity, {OUTCOME: outcome})
         span = self.span
         if not span.is_recording():

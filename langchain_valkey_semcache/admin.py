@@ -3,14 +3,17 @@
 Subcommands: ``info``, ``stats``, ``search "question"``, ``clear``, ``drop-index``. The
 server is ``--url`` or the AgentCore app's variables (VALKEY_HOST, VALKEY_PORT, VALKEY_SSL,
 VALKEY_USERNAME, VALKEY_PASSWORD, VALKEY_CA_FILE). Every command runs the library's own
-flows through its own driver. Exit codes: 0 ok, 1 not found (no such index, no search
-module), 2 bad usage, 3 unreachable (connection, timeout, authentication).
+flows through its own driver. Exit codes (:data:`EXIT_CODES`): 0 ok, 1 not found (no
+such index, no search module, not a cache's index), 2 bad usage, 3 unreachable or refused
+(connection, timeout, authentication, ACL, a cluster without cross-shard search), 4 the
+server or the embedding model failed, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -24,19 +27,22 @@ from . import _clients
 from . import _inspect as inspect_
 from . import _protocol as proto
 from ._config import CacheConfig
-from ._core import CacheCore, Flow
+from ._effects import Flow
 from ._entry import deserialize
 from ._errors import (
     CacheUnavailableError,
     ConfigurationError,
+    EmbeddingError,
+    IndexMismatchError,
     NoSearchModuleError,
     SemanticCacheError,
 )
+from ._flows import CacheCore
 from ._io import run_sync
 from .guards import GuardVerifier
 from .verification import Verifier
 
-OK, NOT_FOUND, USAGE, UNREACHABLE = 0, 1, 2, 3
+OK, NOT_FOUND, USAGE, UNREACHABLE, FAILED, INTERRUPTED = 0, 1, 2, 3, 4, 130
 PROG = "python -m langchain_valkey_semcache"
 T = TypeVar("T")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -44,6 +50,35 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 class UsageError(Exception):
     """Bad arguments or variables (exit code 2)."""
+
+
+# What ends a command -> its exit code and how its one line of error starts; the first
+# row whose kind matches wins. A ConfigurationError here came from the server (ACL, a
+# cluster without coordinator): the command's own settings are checked as UsageError.
+EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (UsageError, USAGE, ""),
+    (inspect_.NotFoundError, NOT_FOUND, ""),
+    (NoSearchModuleError, NOT_FOUND, ""),
+    (IndexMismatchError, NOT_FOUND, "not this cache's index: "),
+    (CacheUnavailableError, UNREACHABLE, "cannot use the server: "),
+    (ConfigurationError, UNREACHABLE, "the server refused: "),
+    (EmbeddingError, FAILED, "embedding failed (give the model that filled the index with "
+     "--embedding-model: local-minilm or a Bedrock model id): "),
+    (SemanticCacheError, FAILED, ""),
+    (KeyboardInterrupt, INTERRUPTED, "interrupted"),
+)  # fmt: skip
+
+
+def exit_code(exc: BaseException) -> tuple[int, str]:
+    """The exit code of ``exc`` and its one-line message (an unlisted kind propagates)."""
+    for kind, code, lead in EXIT_CODES:
+        if isinstance(exc, kind):
+            if isinstance(exc, KeyboardInterrupt):
+                return code, lead
+            plain = isinstance(exc, UsageError | inspect_.NotFoundError | NoSearchModuleError)
+            detail = str(exc) if plain or lead else f"{type(exc).__name__}: {exc}"
+            return code, lead + detail
+    raise exc
 
 
 class _NoEmbeddings(Embeddings):
@@ -81,7 +116,8 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Look at and manage a semantic cache's index from a shell.",
         epilog="Exit codes: 0 ok, 1 not found (no such index, no search module), 2 bad usage, "
-        "3 unreachable (connection, timeout, authentication). '%(prog)s COMMAND --help' "
+        "3 unreachable or refused (connection, timeout, authentication, ACL), 4 the server "
+        "or the embedding model failed, 130 interrupted. '%(prog)s COMMAND --help' "
         "describes each command.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -207,12 +243,7 @@ class Admin:
     ) -> None:
         self.args = args
         self.client = client
-        config = CacheConfig(
-            index_name=args.index,
-            key_prefix=args.key_prefix,
-            candidates=max(1, min(100, getattr(args, "k", 3))),
-        )
-        self.core = CacheCore(config, verify=verifier is not None)
+        self.core = CacheCore(_config(args, candidates=max(1, min(100, getattr(args, "k", 3)))))
         self.embeddings = embeddings or _NoEmbeddings()
         self.verifier = verifier
 
@@ -241,7 +272,7 @@ def cmd_info(admin: Admin) -> tuple[int, Any, list[tuple[str, str]]]:
         "dim": info.dim,
         "distance_metric": info.metric,
         "vector": vector,
-        "ef_runtime_per_query": admin.core.config.hnsw_ef_runtime,
+        "ef_runtime_per_query": admin.core.ef_runtime(),
         "entries": report.entries,
         "num_docs_this_node": info.num_docs,
         "indexing_failures": info.indexing_failures,
@@ -256,7 +287,8 @@ def cmd_info(admin: Admin) -> tuple[int, Any, list[tuple[str, str]]]:
         ("schema", ", ".join(f"{f} {t}" for f, t in info.schema)),
         ("vector", f"{vector.get('algorithm', '?')} {vector.get('data_type', '?')} "
                    f"DIM {info.dim} {info.metric}"),
-        ("HNSW", f"{hnsw}; EF_RUNTIME {data['ef_runtime_per_query']} per query (library)"),
+        ("HNSW", f"{hnsw}; EF_RUNTIME {data['ef_runtime_per_query']} per query (the "
+                 "library's, fitted to num_docs)"),
         ("entries", f"{report.entries} (SCAN on every primary)"),
         ("num_docs", f"{info.num_docs} (FT.INFO: this node's shard)"),
         ("indexing failures", str(info.indexing_failures)),
@@ -311,6 +343,7 @@ def cmd_search(admin: Admin) -> tuple[int, Any, list[tuple[str, ...]]]:
 def cmd_clear(admin: Admin, stdin: TextIO) -> tuple[int, Any, list[tuple[str, str]]]:
     args = admin.args
     scope = {"all_namespaces": True} if args.all_namespaces else {"namespace": args.namespace}
+    admin.run(inspect_.index_info(admin.core))  # a missing index: exit 1, as every command
     keys = admin.run(admin.core.entry_keys(**scope))  # type: ignore[arg-type]
     what = "every namespace" if args.all_namespaces else f"namespace {args.namespace!r}"
     if keys and not _confirm(f"Delete {len(keys)} entries of {what}?", args.yes, stdin):
@@ -353,8 +386,14 @@ def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
 
 
+_MINILM_DIM = 384  # the local model's dimension: an index of it was filled locally
+
+
 def _embeddings(args: argparse.Namespace, dim: int | None) -> Embeddings:
-    model = args.embedding_model or "amazon.titan-embed-text-v2:0"
+    """The model of ``--embedding-model``; by default the local MiniLM for a 384-d index
+    (no Bedrock needed), else Titan Text Embeddings V2 at the index's dimension."""
+    default = "local-minilm" if dim == _MINILM_DIM else "amazon.titan-embed-text-v2:0"
+    model = args.embedding_model or default
     if model == "local-minilm":
         from .embeddings import MiniLMEmbeddings
 
@@ -380,6 +419,9 @@ def main(
     """Run one subcommand; returns the exit code (``embeddings`` replaces the model for
     ``search``, e.g. in tests)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
+    # langchain_aws logs a failed call with its traceback before raising: the error's one
+    # line below says it all.
+    logging.getLogger("langchain_aws").setLevel(logging.CRITICAL + 1)
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
@@ -403,18 +445,8 @@ def main(
             "drop-index": lambda: cmd_drop(admin, stdin or sys.stdin),
         }
         code, data, rows = commands[args.command]()
-    except UsageError as exc:
-        return _fail(err, USAGE, str(exc))
-    except (inspect_.NotFoundError, NoSearchModuleError) as exc:
-        return _fail(err, NOT_FOUND, str(exc))
-    except CacheUnavailableError as exc:
-        return _fail(err, UNREACHABLE, f"cannot use the server: {exc}")
-    except ConfigurationError as exc:
-        return _fail(err, USAGE, str(exc))
-    except SemanticCacheError as exc:
-        return _fail(err, NOT_FOUND, f"{type(exc).__name__}: {exc}")
-    except KeyboardInterrupt:
-        return _fail(err, USAGE, "interrupted")
+    except (UsageError, SemanticCacheError, KeyboardInterrupt) as exc:
+        return _fail(err, *exit_code(exc))
     finally:
         if client is not None:
             client.close()
@@ -427,8 +459,15 @@ def main(
     return code
 
 
+def _config(args: argparse.Namespace, candidates: int = 3) -> CacheConfig:
+    try:
+        return CacheConfig(index_name=args.index, key_prefix=args.key_prefix, candidates=candidates)
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def _core(args: argparse.Namespace) -> CacheCore:
-    return CacheCore(CacheConfig(index_name=args.index, key_prefix=args.key_prefix))
+    return CacheCore(_config(args))
 
 
 def _fail(err: TextIO, code: int, message: str) -> int:
