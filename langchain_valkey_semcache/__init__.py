@@ -1,6 +1,6 @@
 """A semantic cache for LangChain and LangGraph on Valkey vector search."""
 
-from ._config import CacheConfig, CacheSettings
+from ._config import CacheConfig, CacheSettings, SearchOptions, StoreOptions
 from ._entry import Answer, CacheHit, CacheLookup, CacheStats, Timings
 from ._errors import (
     CacheUnavailableError,
@@ -38,7 +38,9 @@ __all__ = [
     "PromptParts",
     "PromptSplitter",
     "ProtocolError",
+    "SearchOptions",
     "SemanticCacheError",
+    "StoreOptions",
     "Timings",
     "ValkeySemanticCache",
     "Verifier",

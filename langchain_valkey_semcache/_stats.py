@@ -1,8 +1,7 @@
-"""The cache's one accounting: outcome names, the counters behind ``stats()``, and the
-throttled error log.
+"""The cache's one accounting: the counters behind ``stats()``, and the throttled error log.
 
-A lookup ends in exactly one of :data:`LOOKUP_OUTCOMES`; a stored entry in one of
-:data:`STORE_OUTCOMES`. ``stats()`` and the OpenTelemetry metrics both count these same
+A lookup ends in exactly one of ``names.LOOKUP_OUTCOMES``; a stored entry in one of
+``names.STORE_OUTCOMES``. ``stats()`` and the OpenTelemetry metrics both count these same
 outcomes, decided once by :func:`lookup_outcome` from the value the lookup flow returned.
 """
 
@@ -21,15 +20,10 @@ from ._errors import (
     IndexMismatchError,
     NoSearchModuleError,
 )
+from .names import ERROR, EXACT_HIT, MISS, SEMANTIC_HIT, SKIPPED, STORED
 
 logger = logging.getLogger("langchain_valkey_semcache")
 
-EXACT_HIT, SEMANTIC_HIT, MISS, SKIPPED, ERROR = (
-    "exact_hit", "semantic_hit", "miss", "skipped", "error",
-)  # fmt: skip
-LOOKUP_OUTCOMES = (EXACT_HIT, SEMANTIC_HIT, MISS, SKIPPED, ERROR)
-STORED = "stored"
-STORE_OUTCOMES = (STORED, SKIPPED, ERROR)
 
 _LOG_WINDOW_SECONDS = 30.0
 _MISCONFIGURED = (NoSearchModuleError, IndexMismatchError, ConfigurationError)

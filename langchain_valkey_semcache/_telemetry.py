@@ -21,41 +21,40 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from ._entry import CacheLookup, Timings
-from ._stats import ERROR, MISS, SEMANTIC_HIT, SKIPPED, STORED, lookup_outcome
+from ._stats import lookup_outcome
 from ._version import __version__
+from .names import (
+    CANDIDATES,
+    DB_SYSTEM,
+    ENGINE,
+    ENTRIES,
+    ERROR,
+    ERROR_TYPE,
+    HIT,
+    HIT_KIND,
+    M_EMBEDDING_DURATION,
+    M_LOOKUP_DURATION,
+    M_LOOKUPS,
+    M_REJECTIONS,
+    M_SEARCH_DURATION,
+    M_SIMILARITY,
+    M_STORES,
+    M_VERIFICATION_DURATION,
+    MISS,
+    NAMESPACE,
+    NEAREST,
+    OUTCOME,
+    REJECTIONS,
+    SEMANTIC_HIT,
+    SIMILARITY,
+    SKIP_REASON,
+    SKIPPED,
+    STORED,
+    THRESHOLD,
+)
 
 SCOPE = "langchain_valkey_semcache"
 SCOPE_VERSION = __version__
-
-# Attribute names (spans and metrics).
-OUTCOME = "semcache.outcome"
-ERROR_TYPE = "error.type"  # the semantic conventions' own name
-DB_SYSTEM = "db.system.name"
-ENGINE = "semcache.engine"
-NAMESPACE = "semcache.namespace.digest"
-HIT = "semcache.hit"
-HIT_KIND = "semcache.hit.kind"
-SIMILARITY = "semcache.similarity"
-NEAREST = "semcache.nearest_similarity"
-THRESHOLD = "semcache.threshold"
-CANDIDATES = "semcache.candidates"
-REJECTIONS = "semcache.verifier.rejections"
-SKIP_REASON = "semcache.skip_reason"
-ENTRIES = "semcache.entries"
-
-# Metric names.
-M_LOOKUPS = "semcache.lookups"
-M_REJECTIONS = "semcache.verifier.rejections"
-M_STORES = "semcache.stores"
-M_LOOKUP_DURATION = "semcache.lookup.duration"
-M_EMBEDDING_DURATION = "semcache.embedding.duration"
-M_SEARCH_DURATION = "semcache.search.duration"
-M_VERIFICATION_DURATION = "semcache.verification.duration"
-M_SIMILARITY = "semcache.similarity"
-METRIC_NAMES = (
-    M_LOOKUPS, M_REJECTIONS, M_STORES, M_LOOKUP_DURATION, M_EMBEDDING_DURATION,
-    M_SEARCH_DURATION, M_VERIFICATION_DURATION, M_SIMILARITY,
-)  # fmt: skip
 
 _SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _SIMILARITY = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.0)

@@ -26,9 +26,9 @@ from ._errors import CacheUnavailableError, ConfigurationError, SemanticCacheErr
 from ._flows import CacheCore
 from ._io import run_async, run_sync
 from ._prompt import PromptParts, PromptSplitter, split_langchain_prompt
-from ._stats import ERROR, SKIPPED, STORED
-from ._telemetry import ENTRIES, Operation, Telemetry, default_telemetry
+from ._telemetry import Operation, Telemetry, default_telemetry
 from .guards import GuardVerifier
+from .names import ENTRIES, ERROR, SKIPPED, STORED
 from .verification import Verifier, as_verifier
 
 if TYPE_CHECKING:

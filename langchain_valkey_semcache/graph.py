@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 from ._entry import CacheLookup
 from ._prompt import split_messages
 from .cache import ValkeySemanticCache
+from .names import TIMING_CACHE_SEARCH, TIMING_EMBEDDING, TIMING_VECTOR_SEARCH, TIMING_VERIFICATION
 
 try:  # set by LangGraph while a run resumes after an interrupt
     from langgraph._internal._constants import CONFIG_KEY_RESUMING
@@ -111,10 +112,10 @@ class SemanticCacheNodes:
     def _lookup_update(self, result: CacheLookup, start: float) -> dict[str, Any]:
         t = result.timings
         timings = {
-            "cache_search": _ms(start),
-            "embedding": t.embedding_ms,
-            "vector_search": t.search_ms,
-            "verification": t.verify_ms,
+            TIMING_CACHE_SEARCH: _ms(start),
+            TIMING_EMBEDDING: t.embedding_ms,
+            TIMING_VECTOR_SEARCH: t.search_ms,
+            TIMING_VERIFICATION: t.verify_ms,
         }
         if result.hit is None:
             return self._miss(result.best_similarity, timings)

@@ -17,7 +17,7 @@ from langchain_core.outputs import Generation
 
 from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache._config import CacheConfig
-from langchain_valkey_semcache._effects import Embed, OnPrimaries, Run, Scan, Verify, VerifierFailed
+from langchain_valkey_semcache._effects import Embed, OnPrimaries, Run, Scan, VerifierFailed, Verify
 from langchain_valkey_semcache._entry import serialize
 from langchain_valkey_semcache._errors import (
     CacheUnavailableError,
