@@ -9,8 +9,6 @@ can drive it with scripted replies. The index's life is ``_index``'s, the accoun
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -31,6 +29,7 @@ from ._effects import (
 from ._entry import CacheHit, CacheLookup, CacheStats, Timings, deserialize, serialize
 from ._errors import CacheUnavailableError, EmbeddingError, InvalidInputError, ProtocolError
 from ._index import IndexState
+from ._memo import VectorMemo
 from ._prompt import PromptParts, digest, normalize
 from ._stats import Counters, ErrorLog
 
@@ -38,28 +37,6 @@ logger = logging.getLogger("langchain_valkey_semcache")
 
 _UNLINK_BATCH = 500
 _PIPELINE_BATCH = 1000  # commands per round trip: an even number, whole entries
-
-
-class _Memo:
-    """Vectors computed by lookups, reused by the update of the same prompt (LRU)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._data: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def put(self, text: str, vector: bytes) -> None:
-        if not self._size:
-            return
-        with self._lock:
-            self._data[text] = vector
-            self._data.move_to_end(text)
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-
-    def get(self, text: str) -> bytes | None:
-        with self._lock:
-            return self._data.get(text)
 
 
 class CacheCore:
@@ -74,7 +51,7 @@ class CacheCore:
         self.counters = Counters()
         self.errors = ErrorLog(clock)
         self.clock = clock
-        self._memo = _Memo(config.embedding_memo_size)
+        self._memo = VectorMemo(config.embedding_memo_size)
         self._down_until = float("-inf")
 
     @property

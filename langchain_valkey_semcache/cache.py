@@ -124,22 +124,8 @@ class ValkeySemanticCache(BaseCache):
             if tracer_provider is None and meter_provider is None
             else Telemetry(tracer_provider, meter_provider)
         )
-        timeout = self.config.socket_timeout_seconds
-        extra = dict(client_kwargs or {})
-        self._client = client
-        self._aclients: _clients.LoopBound | None
-        if client is None and url is not None:
-            self._client = _clients.sync_from_url(url, timeout, extra)
-        if async_client is not None:
-            self._aclients = _clients.LoopBound(lambda: async_client)
-        elif url is not None:
-            self._aclients = _clients.LoopBound(
-                lambda: _clients.async_from_url(url, timeout, extra)
-            )
-        elif _clients.async_like(client) is not None:
-            self._aclients = _clients.LoopBound(lambda: _clients.async_like(client))
-        else:  # e.g. a cluster client: the async path runs the sync path in a thread
-            self._aclients = None
+        timeout, extra = self.config.socket_timeout_seconds, dict(client_kwargs or {})
+        self._client, self._aclients = _clients.pair(url, client, async_client, timeout, extra)
         if self._client is not None:
             self._startup_checks()
 
