@@ -13,6 +13,7 @@ from ._errors import (
     SemanticCacheError,
 )
 from ._prompt import PromptParts, PromptSplitter, split_langchain_prompt
+from ._prompt import normalize as normalize_prompt
 from ._version import __version__ as __version__
 from .cache import ValkeySemanticCache
 from .guards import GuardVerifier
@@ -44,5 +45,6 @@ __all__ = [
     "Timings",
     "ValkeySemanticCache",
     "Verifier",
+    "normalize_prompt",
     "split_langchain_prompt",
 ]

@@ -8,7 +8,7 @@ def test_public_api_is_pinned() -> None:
         "GuardVerifier", "IndexMismatchError", "InvalidInputError", "JudgeVerifier",
         "NoSearchModuleError", "PromptParts", "PromptSplitter", "ProtocolError", "SearchOptions",
         "SemanticCacheError", "StoreOptions", "Timings", "ValkeySemanticCache", "Verifier",
-        "split_langchain_prompt",
+        "normalize_prompt", "split_langchain_prompt",
     ])  # fmt: skip
     for name in pkg.__all__:
         assert getattr(pkg, name) is not None
