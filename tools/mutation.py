@@ -5,7 +5,7 @@ each target file its own copy under ``build/mutation/<file>/`` with a ``[tool.mu
 section naming only that file and the tests that exercise it, runs ``mutmut run`` there
 within a time cap, and prints one table of killed / survived / not checked per file.
 
-    python tools/mutation.py [--cap-seconds 900] [--max-children 2] [--only _core.py] [--resume]
+    python tools/mutation.py [--cap-seconds 900] [--max-children 2] [--only _flows.py] [--resume]
 
 A capped run reports the mutants it checked: "not checked" counts the rest. Surviving
 mutants are listed with ``mutmut results`` / ``mutmut show NAME`` inside the work folder.
@@ -27,19 +27,30 @@ PACKAGE = "langchain_valkey_semcache"
 
 # Target file -> the tests that exercise it (the relevant subset: mutation runs are CPU-heavy;
 # the slow load, hostile-input and shipped-defaults tests are left to the suite itself).
+FLOWS_UNIT = ["tests/unit/test_flows.py", "tests/unit/test_inspect_flows.py"]
+PROTOCOL_UNIT = ["tests/unit/test_protocol.py", "tests/unit/test_parser_properties.py"]
 PLAN: dict[str, list[str]] = {
-    "_protocol.py": [
-        "tests/unit/test_protocol.py", "tests/unit/test_parser_properties.py",
-        "tests/integration/test_malformed_replies.py", "tests/integration/test_cache.py",
+    # The protocol package: pure, so its unit tests and the scripted flows do most of it.
+    "_protocol/commands.py": [*PROTOCOL_UNIT, *FLOWS_UNIT],
+    "_protocol/replies.py": [
+        *PROTOCOL_UNIT, *FLOWS_UNIT, "tests/integration/test_malformed_replies.py",
+    ],
+    "_protocol/errors.py": [
+        *PROTOCOL_UNIT, "tests/unit/test_admin_contract.py",
         "tests/integration/test_failures.py",
     ],
-    "_core.py": [
-        "tests/integration/test_cache.py", "tests/integration/test_faults.py",
-        "tests/integration/test_failures.py", "tests/integration/test_batch_and_verifier.py",
-        "tests/integration/test_malformed_replies.py",
-        # engine facts, cluster spread check, EF_RUNTIME fitting: their own tests
-        "tests/integration/test_engine_choice.py", "tests/integration/test_cluster.py",
-        "tests/integration/test_ef_runtime.py", "tests/unit/test_ef.py",
+    # What was _core.py: the flows, the index's life and the engine's facts, the accounting.
+    "_flows.py": [
+        *FLOWS_UNIT, "tests/integration/test_cache.py", "tests/integration/test_failures.py",
+        "tests/integration/test_batch_and_verifier.py",
+    ],
+    "_index.py": [
+        *FLOWS_UNIT, "tests/unit/test_ef.py", "tests/integration/test_engine_choice.py",
+        "tests/integration/test_cluster.py", "tests/integration/test_ef_runtime.py",
+    ],
+    "_stats.py": [
+        *FLOWS_UNIT, "tests/integration/test_telemetry.py", "tests/integration/test_failures.py",
+        "tests/integration/test_cache.py",
     ],
     "guards.py": ["tests/unit/test_guards.py", "tests/integration/test_minilm.py"],
     "cache.py": [
