@@ -142,7 +142,7 @@ def sync_client(url: str, timeout: float, extra: dict[str, Any]) -> Any:
     except ValueError as exc:  # a malformed URL (port, query)
         raise UsageError(f"--url is not a valid Valkey URL: {exc}") from exc
     try:
-        enabled = client.info("cluster").get("cluster_enabled")
+        enabled = client.execute_command(*proto.server_info("cluster")).get("cluster_enabled")
     except Exception as exc:
         err = proto.translate(exc)
         if isinstance(err, CacheUnavailableError):

@@ -31,8 +31,10 @@ def _is_cluster(client: Any) -> bool:
     return isinstance(client, cluster.ValkeyCluster | acluster.ValkeyCluster)
 
 
-def _client_error(exc: BaseException) -> SemanticCacheError:
-    """The one place a client exception becomes this package's error (chained)."""
+def _client_error(exc: BaseException, client: Any) -> SemanticCacheError:
+    """The one place a client exception becomes this package's error (chained), for both
+    drivers: what the client should do about an error (e.g. drop its pooled connections
+    when a failover made its node a replica) is decided here too."""
     err = proto.translate(exc)
     if err is not exc:
         err.__cause__ = exc
@@ -143,14 +145,14 @@ def _perform(effect: Any, calls: _SyncCalls) -> Steps[Any]:
                 try:
                     replies.append((yield calls.execute(effect.command, target_nodes=node)))
                 except Exception as exc:
-                    replies.append(_client_error(exc))
+                    replies.append(_client_error(exc, client))
             return replies
         if isinstance(effect, Sleep):
             return (yield calls.sleep(effect.seconds))
     except SemanticCacheError:
         raise
     except Exception as exc:
-        raise _client_error(exc) from exc
+        raise _client_error(exc, client) from exc
     raise TypeError(f"unknown effect {effect!r}")
 
 
@@ -198,7 +200,7 @@ async def run_async(
             await client.initialize()
         except Exception as exc:
             flow.close()
-            raise _client_error(exc) from exc
+            raise _client_error(exc, client) from exc
     steps = _drive(flow, _AsyncCalls(client, embeddings, verifier))
     value: Any = None
     error: BaseException | None = None

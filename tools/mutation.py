@@ -46,11 +46,10 @@ PLAN: dict[str, list[str]] = {
     ],
     "_index.py": [
         *FLOWS_UNIT, "tests/unit/test_ef.py", "tests/integration/test_engine_choice.py",
-        "tests/integration/test_cluster.py", "tests/integration/test_ef_runtime.py",
+        "tests/integration/test_ef_runtime.py",  # the spread check: test_flows.py
     ],
     "_stats.py": [
         *FLOWS_UNIT, "tests/integration/test_telemetry.py", "tests/integration/test_failures.py",
-        "tests/integration/test_cache.py",
     ],
     "guards.py": ["tests/unit/test_guards.py", "tests/integration/test_minilm.py"],
     "cache.py": [

@@ -33,6 +33,7 @@ from .commands import (
     names_no_key,
     new_entries,
     pttl,
+    server_info,
     tag,
     unlink,
     write_entry,
@@ -64,5 +65,5 @@ __all__ = [
     "StoredEntry", "check_index", "create_index", "drop_index", "encode_vector", "get_entry",
     "info_index", "knn_probe", "knn_search", "list_indexes", "memory_usage", "module_list",
     "names_no_key", "new_entries", "parse_entry", "parse_info", "parse_list", "parse_modules",
-    "parse_search", "pttl", "tag", "translate", "unlink", "write_entry",
+    "parse_search", "pttl", "server_info", "tag", "translate", "unlink", "write_entry",
 ]  # fmt: skip

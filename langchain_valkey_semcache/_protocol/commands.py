@@ -178,5 +178,10 @@ def pttl(key: str) -> tuple[Any, ...]:
     return ("PTTL", key)
 
 
+def server_info(section: str) -> tuple[Any, ...]:
+    """INFO of one section (the client parses it into a dict)."""
+    return ("INFO", section)
+
+
 def get_entry(key: str) -> tuple[Any, ...]:
     return ("HMGET", key, *ENTRY_FIELDS)

@@ -397,3 +397,48 @@ def test_forget_one_key_of_this_cache_only() -> None:
     assert run(c.forget("t:ns:k"), [0]) == (False, ["UNLINK"])
     with pytest.raises(Exception, match="not a key of this cache"):
         run(c.forget("other:k"))
+
+
+def test_after_clear_the_next_lookup_rereads_the_size() -> None:
+    clock = FakeClock()
+    c = warm(clock)
+    run(c.clear(), ["t:ns:1"], [1])
+    script, counts = counting(c, NEAR)
+    script.run(c.lookup(ASK, "llm"))  # within the interval, but the size is unknown now
+    assert counts == {"HMGET": 1, "FT.INFO": 1, "FT.SEARCH": 1}
+    assert script.names.index("FT.INFO") < script.names.index("FT.SEARCH")  # before: fresh EF
+
+
+def test_after_drop_the_index_is_created_again_for_any_dimension() -> None:
+    c = warm(FakeClock())
+    assert (c.index.ready, c.index.dim) == (True, 4)
+    run(c.drop(), [], MISSING)
+    assert (c.index.ready, c.index.dim) == (False, None)
+    _, names = run(c.ensure_index(8), MISSING, [b"OK"], [VALKEY_SEARCH_8D], None)
+    assert names == ["FT.INFO", "FT.CREATE", "FT.INFO", "OnPrimaries FT.INFO"]
+    assert (c.index.ready, c.index.dim) == (True, 8)
+
+
+def test_a_refresh_that_finds_the_index_dropped_creates_it() -> None:
+    clock = FakeClock()
+    c = warm(clock)
+    clock.advance(30)
+    _, names = run(c.search("p", "n", b"\x00" * 16), MISSING, MISSING, [b"OK"],
+                   [replies.VALKEY_SEARCH_12_INFO], None, [replies.SEARCH_EMPTY])  # fmt: skip
+    assert names == ["FT.INFO", "FT.INFO", "FT.CREATE", "FT.INFO", "OnPrimaries FT.INFO",
+                     "FT.SEARCH"]  # fmt: skip
+    assert c.index.checked == clock.now  # and not due again for an interval
+    assert not c.index.due() and not c.index.due(0)
+
+
+def test_an_unreadable_ft_info_on_refresh_leaves_it_to_the_next_search() -> None:
+    clock = FakeClock()
+    c = warm(clock)
+    clock.advance(30)
+    _, names = run(c.search("p", "n", b"\x00" * 16), [[b"num_docs"]], [NEAR])
+    assert names == ["FT.INFO", "FT.SEARCH"] and c.index.size == 0
+    assert c.index.checked == clock.now
+
+
+VALKEY_SEARCH_8D = copy.deepcopy(replies.VALKEY_SEARCH_12_INFO)
+VALKEY_SEARCH_8D[VALKEY_SEARCH_8D.index(b"attributes") + 1][2][-1][3] = 8
