@@ -17,7 +17,15 @@ from langchain_core.outputs import Generation
 
 from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache._config import CacheConfig
-from langchain_valkey_semcache._effects import Embed, OnPrimaries, Run, Scan, VerifierFailed, Verify
+from langchain_valkey_semcache._effects import (
+    Embed,
+    OnPrimaries,
+    Run,
+    Scan,
+    Sleep,
+    VerifierFailed,
+    Verify,
+)
 from langchain_valkey_semcache._entry import serialize
 from langchain_valkey_semcache._errors import (
     CacheUnavailableError,
@@ -442,3 +450,57 @@ def test_an_unreadable_ft_info_on_refresh_leaves_it_to_the_next_search() -> None
 
 VALKEY_SEARCH_8D = copy.deepcopy(replies.VALKEY_SEARCH_12_INFO)
 VALKEY_SEARCH_8D[VALKEY_SEARCH_8D.index(b"attributes") + 1][2][-1][3] = 8
+
+
+SPEC = proto.IndexSpec("idx", "t:", 4, 16, 200)
+
+
+def test_ensure_index_sends_exactly_these_commands() -> None:
+    info_reply = [replies.VALKEY_SEARCH_12_INFO]
+    script = Script([[replies.MODULES_VALKEY_SEARCH_12], MISSING, [b"OK"], info_reply,
+                     [b"info", MISSING], None, [b"info"] * 2])  # fmt: skip
+    script.run(core().ensure_index(4))
+    info = proto.info_index("idx")
+    assert script.effects == [
+        Run((proto.module_list(),)), Run((info,)), Run((proto.create_index(SPEC),)), Run((info,)),
+        OnPrimaries(info), Sleep(0.05), OnPrimaries(info),  # just created: it may still spread
+    ]  # fmt: skip
+
+
+def test_an_existing_index_missing_on_a_primary_is_refused_at_once() -> None:
+    c = core()
+    c.index.engine_known = True
+    script = Script([[replies.VALKEY_SEARCH_12_INFO], [b"info", MISSING]])
+    with pytest.raises(ConfigurationError, match="exists on 1 of 2 primaries"):
+        script.run(c.ensure_index(4))  # not created now: no waiting for it to spread
+    assert script.names == ["FT.INFO", "OnPrimaries FT.INFO"]
+
+
+def test_probe_sends_exactly_these_commands() -> None:
+    script = Script([ProtocolError("MODULE disabled"), MISSING])
+    script.run(core().probe())
+    assert script.effects == [Run((proto.module_list(),)), Run((proto.info_index("idx"),))]
+
+
+def test_what_a_fresh_core_knows() -> None:
+    c = core()
+    assert c.engine_info() == (None, None) and c.index.due() and c.index.due(0)
+    assert c.ef_runtime() == 400  # unknown size: the widest beam
+
+
+def test_an_engine_that_changes_under_the_cache_is_learned_again() -> None:
+    clock = FakeClock()
+    c = warm(clock)
+    clock.advance(30)
+    script = Script([[replies.REDISEARCH_INFO], [replies.SEARCH_EMPTY], [NEAR], [NEAR]])
+    script.run(c.search("p", "n", b"\x00" * 16))
+    assert script.effects[1] == Run((proto.knn_probe("idx", 4),))
+    assert c.index.engine.name == proto.REDISEARCH and c.index.engine.hybrid_policy
+
+
+def test_forget_counts_the_size_down_to_zero() -> None:
+    c = warm(FakeClock())
+    run(c.store(ASK, "llm", [Generation(text="x")]), VEC, [4, 1])
+    assert c.index.size == 1
+    run(c.forget("t:ns:k"), [1])
+    assert c.index.size == 0

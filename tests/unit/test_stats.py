@@ -98,3 +98,19 @@ def test_the_error_log_hides_what_may_quote_a_prompt(caplog: pytest.LogCaptureFi
     assert "secret" not in first.getMessage() and first.levelno == logging.WARNING
     wanted = ": ConfigurationError: ttl_seconds must be a positive int, got 0"
     assert second.getMessage().endswith(wanted) and second.levelno == logging.ERROR
+
+
+def test_errors_of_one_kind_add_up_and_the_detail_goes_to_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    counters = Counters()
+    counters.stored(names.ERROR, 1, "EmbeddingError")
+    counters.stored(names.ERROR, 2, "EmbeddingError")
+    counters.looked_up(CacheLookup(None, None, Timings(), error="EmbeddingError"))
+    assert counters.snapshot().by_error == {"EmbeddingError": 4}
+    caplog.set_level(logging.DEBUG, "langchain_valkey_semcache")
+    ErrorLog(FakeClock()).report(EmbeddingError("no cause"), "store")
+    summary, detail = caplog.records
+    assert summary.getMessage().endswith("continuing without it: EmbeddingError")
+    assert detail.levelno == logging.DEBUG
+    assert detail.getMessage() == "semantic cache store error detail: EmbeddingError('no cause')"
