@@ -83,3 +83,17 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.now += seconds
         self.epoch += seconds
+
+
+class Timed(Script):
+    """A script on a :class:`FakeClock`: each effect takes ``cost[name]`` milliseconds."""
+
+    def __init__(self, clock: FakeClock, cost: dict[str, float], replies: Iterable[Any]) -> None:
+        super().__init__(replies)
+        self.clock, self.cost = clock, cost
+        self.responder = self._timed
+
+    def _timed(self, effect: Effect) -> Any:
+        self.clock.advance(self.cost.get(name(effect), 0.0) / 1000.0)
+        assert self.replies, f"no reply scripted for {name(effect)}"
+        return self.replies.pop(0)

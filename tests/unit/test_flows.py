@@ -504,3 +504,22 @@ def test_forget_counts_the_size_down_to_zero() -> None:
     assert c.index.size == 1
     run(c.forget("t:ns:k"), [1])
     assert c.index.size == 0
+
+
+def test_a_refresh_on_a_known_engine_asks_ft_info_only() -> None:
+    clock = FakeClock()
+    c = core(clock)
+    first = [[replies.MODULES_REDISEARCH], [replies.REDISEARCH_INFO], [replies.SEARCH_EMPTY], None]
+    run(c.ensure_index(4), *first)
+    clock.advance(30)
+    script = Script([[replies.REDISEARCH_INFO], [NEAR], [NEAR]])
+    script.run(c.search("p", "n", b"\x00" * 16))
+    assert script.effects[0] == Run((proto.info_index("idx"),))  # no second probe
+    assert script.names == ["FT.INFO", "FT.SEARCH", "FT.SEARCH"]
+
+
+def test_drop_keeps_a_configured_dimension() -> None:
+    c = core(dims=4)
+    run(c.ensure_index(4), *VALKEY_SEARCH_FIRST)
+    run(c.drop(), [], MISSING)
+    assert (c.index.ready, c.index.dim) == (False, 4)
