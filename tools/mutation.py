@@ -32,6 +32,7 @@ PACKAGE = "langchain_valkey_semcache"
 # kills more of them; ``--with-engine`` adds the integration tests that exercise each.
 UNIT = [
     "tests/unit/test_flows.py",
+    "tests/unit/test_flows_exact.py",
     "tests/unit/test_inspect_flows.py",
     "tests/unit/test_stats.py",
     "tests/unit/test_ef.py",
