@@ -39,6 +39,7 @@ UNIT = [
     "tests/unit/test_protocol.py",
     "tests/unit/test_parser_properties.py",
     "tests/unit/test_admin_contract.py",
+    "tests/unit/test_commands.py",
 ]
 ENGINE_TESTS: dict[str, list[str]] = {
     "_protocol/replies.py": ["tests/integration/test_malformed_replies.py"],
