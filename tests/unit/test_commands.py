@@ -85,3 +85,13 @@ def test_tag_values() -> None:
         ValueError, match=r"TAG values must match \[A-Za-z0-9_\]\{1,128\}, got 'a b'"
     ):
         proto.tag("a b")
+
+
+def test_translated_errors_keep_what_the_server_said() -> None:
+    import valkey.exceptions as vex
+
+    down = proto.translate(vex.ConnectionError("Connection refused"))
+    assert str(down) == "Valkey unavailable: ConnectionError: Connection refused"
+    missing = proto.translate(vex.ResponseError("Unknown index name"))
+    assert isinstance(missing, proto.IndexMissingError) and str(missing) == "Unknown index name"
+    assert str(proto.translate(vex.ResponseError("odd"))) == "server error: odd"
