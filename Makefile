@@ -174,7 +174,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/otel_overhead.py
 
-# Mutation testing (mutmut 3) of _core.py, _protocol.py, guards.py and cache.py against the
+# Mutation testing (mutmut 3) of the flows (_flows, _index, _stats), the _protocol package, guards.py and cache.py against the
 # tests that exercise each; CPU-heavy, capped per file, not part of .ci/run. Work folders and
 # surviving mutants stay in build/mutation/<file>/ (`mutmut results` there).
 MUTATION_CAP ?= 900

@@ -17,6 +17,8 @@ from opentelemetry import trace
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
+from langchain_valkey_semcache import names
+
 from .agent import build_graph, make_cache, make_embeddings, make_model, make_verifier
 from .errors import JsonBody, error_response
 from .identity import MAX_TENANT_CHARS, Refused, request_headers
@@ -77,7 +79,7 @@ def response_body(state: dict[str, Any], model_id: str, total_ms: float) -> dict
     """The seed's response shape, from the graph's final state."""
     t = state.get("cache_timings") or {}
     hit = bool(state.get("cache_hit"))
-    keys = ["cache_search", "embedding", "vector_search", "verification"]
+    keys = list(names.TIMING_KEYS)
     keys += [] if hit else ["agent_invocation", "cache_store"]
     timing = {k: round(float(t.get(k, 0.0)), 1) for k in keys}
     timing["total"] = round(total_ms, 1)
@@ -142,10 +144,10 @@ def create_app(
                     elif isinstance(data[0], AIMessageChunk) and data[0].text:
                         sent = True
                         yield {"delta": data[0].text}
-                span.set_attribute("semcache.hit", bool(final.get("cache_hit")))
+                span.set_attribute(names.HIT, bool(final.get("cache_hit")))
         except Exception as exc:
             logger.exception("agent failed")
-            span.set_attribute("error.type", type(exc).__name__)
+            span.set_attribute(names.ERROR_TYPE, type(exc).__name__)
             span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
             yield {"error": {"type": "agent_error", "message": "the model call failed"}}
             return
@@ -177,10 +179,10 @@ def create_app(
                 )
             except Exception as exc:
                 logger.exception("agent failed")
-                span.set_attribute("error.type", type(exc).__name__)
+                span.set_attribute(names.ERROR_TYPE, type(exc).__name__)
                 span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
                 return _error(502, "agent_error", "the model call failed; see the runtime logs")
-            span.set_attribute("semcache.hit", bool(state.get("cache_hit")))
+            span.set_attribute(names.HIT, bool(state.get("cache_hit")))
         return response_body(state, settings.llm_model_id, (time.perf_counter() - started) * 1000)
 
     return app

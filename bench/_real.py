@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from langchain_valkey_semcache._prompt import normalize
+from langchain_valkey_semcache import normalize_prompt as normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_CANDIDATES = (

@@ -19,7 +19,6 @@ import valkey
 from langchain_core.embeddings import Embeddings
 
 from langchain_valkey_semcache import ValkeySemanticCache
-from langchain_valkey_semcache import _protocol as proto
 
 LLM_STRING = "bench-model"
 # 70 syllables; "no" would read as a negation to the guards, so it is spelled "nyo".
@@ -125,7 +124,8 @@ def indexed(url: str, name: str) -> int:
     """FT.INFO ``num_docs`` of index ``name``."""
     client = valkey.Valkey.from_url(url)
     try:
-        return proto.parse_info(client.execute_command(*proto.info_index(name))).num_docs
+        reply = client.execute_command("FT.INFO", name)  # a flat name/value list on both engines
+        return int(dict(zip(reply[::2], reply[1::2], strict=True))[b"num_docs"])
     finally:
         client.close()
 

@@ -53,7 +53,7 @@ from replay import (
     split_half,
 )
 
-from langchain_valkey_semcache._prompt import normalize
+from langchain_valkey_semcache import normalize_prompt as normalize
 from langchain_valkey_semcache.embeddings import MiniLMEmbeddings
 from langchain_valkey_semcache.guards import GuardVerifier
 

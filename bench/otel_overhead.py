@@ -6,9 +6,9 @@ Prints two tables.
    package as a whole, the part of it spent importing opentelemetry-api (the cumulative
    time of ``langchain_valkey_semcache._telemetry``, which imports nothing else new), and
    opentelemetry-api alone in an empty interpreter.
-2. Lookup latency on one local engine (Engine A) for four set-ups: the flow driven without
-   the face (no telemetry code at all), the face with OpenTelemetry's no-op providers, the
-   face with no SDK configured (the API's proxies: what every user without an SDK gets),
+2. Lookup latency on one local engine (Engine A) for three set-ups, through the public
+   API only: the cache with OpenTelemetry's no-op providers (the baseline), with no SDK
+   configured (the API's proxies: what every user without an SDK gets),
    and the face with the SDK (batching span processor, metric reader). Three kinds of
    lookup: "skipped" (an empty prompt: no I/O, so the face's own cost), an exact repeat (one
    HMGET) and a semantic hit (embedding replayed + KNN). Set-ups run interleaved, in rounds;
@@ -41,8 +41,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import ReplayEmbeddings, near, pct, table, unit_rows
 
 from langchain_valkey_semcache import ValkeySemanticCache
-from langchain_valkey_semcache._io import run_sync
-from langchain_valkey_semcache._prompt import PromptParts
 from langchain_valkey_semcache.engine import LocalEngine
 
 DIMS = 384
@@ -117,15 +115,7 @@ def lookup_rows(url: str, n: int, rounds: int) -> list[tuple[str, ...]]:
     first = next(iter(caches.values()))
     first.drop_index()
     first.store(Q, "Reusing answers by meaning.")
-    core = first._core
-
-    def bare(text: str) -> Callable[[], Any]:
-        flow = lambda: core.lookup(PromptParts(text, ""), "", None, None)  # noqa: E731
-        return lambda: run_sync(flow(), first._client, emb, first.verifier)
-
-    setups: dict[str, dict[str, Callable[[], Any]]] = {
-        "no telemetry (the flow, no face)": {k: bare(t) for k, t in _KINDS.items()}
-    }
+    setups: dict[str, dict[str, Callable[[], Any]]] = {}
     for name, cache in caches.items():
         setups[name] = {k: (lambda c=cache, t=t: c.search(t)) for k, t in _KINDS.items()}
     for calls in setups.values():  # warm up; check each kind does what its name says

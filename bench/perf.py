@@ -42,7 +42,7 @@ import _workload as w
 from _common import near, pct, table, unit_rows
 
 from langchain_valkey_semcache import CacheConfig, ValkeySemanticCache
-from langchain_valkey_semcache._prompt import normalize
+from langchain_valkey_semcache import normalize_prompt as normalize
 from langchain_valkey_semcache.engine import LocalEngine
 
 ROOT = Path(__file__).resolve().parent.parent

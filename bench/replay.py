@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import ReplayEmbeddings, table
 
 from langchain_valkey_semcache import ValkeySemanticCache
-from langchain_valkey_semcache._prompt import normalize
+from langchain_valkey_semcache import normalize_prompt as normalize
 from langchain_valkey_semcache.engine import LocalEngine
 from langchain_valkey_semcache.guards import CHECKS, GuardVerifier
 from langchain_valkey_semcache.judge import JudgeVerifier, bedrock_judge_model

@@ -81,7 +81,7 @@ def measure_size(
     for p in range(args.passes):  # alternate engines pass by pass
         for side in sides:
             label = side.choice.label
-            ef = side.caches[dims].hnsw_ef_runtime
+            ef = side.caches[dims].ef_runtime_in_force
             for kind, texts in kinds:
                 log(f"{label}: pass {p + 1} {kind} n={n:,} dims={dims}")
                 t = lookups(side, dims, texts)
@@ -200,7 +200,7 @@ def real(sides: list[Side], args: argparse.Namespace, rep: Any) -> None:
             )  # fmt: skip
             t = w.time_cache(probe, emb, texts)
             r = w.recall(t.got, exact, stored, queries)
-            label = f"fitted ({probe.hnsw_ef_runtime})" if ef is None else ef
+            label = f"fitted ({probe.ef_runtime_in_force})" if ef is None else ef
             rep.sweep(side.choice.label, "MiniLM dev questions", split, dims, label, r, t.ms)
             probe.close()
         cache.drop_index()

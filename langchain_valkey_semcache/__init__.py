@@ -1,7 +1,7 @@
 """A semantic cache for LangChain and LangGraph on Valkey vector search."""
 
-from ._config import CacheConfig
-from ._entry import CacheHit, CacheLookup, CacheStats, Timings
+from ._config import CacheConfig, CacheSettings, SearchOptions, StoreOptions
+from ._entry import Answer, CacheHit, CacheLookup, CacheStats, Timings
 from ._errors import (
     CacheUnavailableError,
     ConfigurationError,
@@ -12,16 +12,17 @@ from ._errors import (
     ProtocolError,
     SemanticCacheError,
 )
-from ._prompt import PromptParts, split_langchain_prompt
-from .cache import CacheSettings, ValkeySemanticCache
+from ._prompt import PromptParts, PromptSplitter, split_langchain_prompt
+from ._prompt import normalize as normalize_prompt
+from ._version import __version__ as __version__
+from .cache import ValkeySemanticCache
 from .guards import GuardVerifier
 from .judge import JudgeVerifier
 from .verification import AllOf, Verifier
 
-__version__ = "0.1.0"
-
 __all__ = [
     "AllOf",
+    "Answer",
     "CacheConfig",
     "CacheHit",
     "CacheLookup",
@@ -36,10 +37,14 @@ __all__ = [
     "JudgeVerifier",
     "NoSearchModuleError",
     "PromptParts",
+    "PromptSplitter",
     "ProtocolError",
+    "SearchOptions",
     "SemanticCacheError",
+    "StoreOptions",
     "Timings",
     "ValkeySemanticCache",
     "Verifier",
+    "normalize_prompt",
     "split_langchain_prompt",
 ]

@@ -82,3 +82,19 @@ class LoopBound:
         if self._client is not None and self._loop is asyncio.get_running_loop():
             await self._client.aclose()
         self._client = None
+
+
+def pair(
+    url: str | None, client: Any, async_client: Any, timeout: float, extra: dict[str, Any]
+) -> tuple[Any, LoopBound | None]:
+    """The cache's sync client and its asyncio clients (one per loop) from what it was
+    given; no asyncio client (None) for e.g. a cluster client: the async path then runs
+    the sync path in a thread."""
+    sync = sync_from_url(url, timeout, extra) if client is None and url is not None else client
+    if async_client is not None:
+        return sync, LoopBound(lambda: async_client)
+    if url is not None:
+        return sync, LoopBound(lambda: async_from_url(url, timeout, extra))
+    if async_like(client) is not None:
+        return sync, LoopBound(lambda: async_like(client))
+    return sync, None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 from ._errors import ConfigurationError
 
@@ -16,6 +16,23 @@ _NAME = re.compile(r"^[A-Za-z0-9_\-:.]{1,128}$")
 
 def _fail(message: str) -> None:
     raise ConfigurationError(message)
+
+
+def check_threshold(value: object) -> float:
+    """``value`` as a similarity threshold, or ConfigurationError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        _fail(
+            f"similarity_threshold must be a cosine similarity in [0, 1], got {value!r}; "
+            "a threshold s from the seed's 1 - distance/2 formula is 2*s - 1 here"
+        )
+    return float(value)  # type: ignore[arg-type]
+
+
+def check_ttl(value: object) -> int | None:
+    """``value`` as a TTL in seconds (None: no expiry), or ConfigurationError."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        _fail(f"ttl_seconds must be a positive int, got {value!r}")
+    return value  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -49,18 +66,8 @@ class CacheConfig:
             _fail(f"index_name {self.index_name!r} must be 1-128 chars of [A-Za-z0-9_-:.]")
         if self.key_prefix is not None and not _NAME.match(self.key_prefix):
             _fail(f"key_prefix {self.key_prefix!r} must be 1-128 chars of [A-Za-z0-9_-:.]")
-        t = self.similarity_threshold
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:
-            _fail(
-                f"similarity_threshold must be a cosine similarity in [0, 1], got {t!r}; "
-                "a threshold s from the seed's 1 - distance/2 formula is 2*s - 1 here"
-            )
-        if self.ttl_seconds is not None and (
-            isinstance(self.ttl_seconds, bool)
-            or not isinstance(self.ttl_seconds, int)
-            or self.ttl_seconds <= 0
-        ):
-            _fail(f"ttl_seconds must be a positive int or None, got {self.ttl_seconds!r}")
+        check_threshold(self.similarity_threshold)
+        check_ttl(self.ttl_seconds)
         if not isinstance(self.namespace, str):
             _fail(f"namespace must be a str, got {type(self.namespace).__name__}")
         if self.dims is not None and not (isinstance(self.dims, int) and 1 <= self.dims <= 32768):
@@ -99,3 +106,54 @@ class CacheConfig:
     def prefix(self) -> str:
         """The key prefix of this cache's entries (defaults to ``<index_name>:``)."""
         return self.key_prefix if self.key_prefix is not None else f"{self.index_name}:"
+
+
+class CacheSettings(TypedDict, total=False):
+    """The keyword spelling of :class:`CacheConfig`'s fields (``ValkeySemanticCache(...,
+    similarity_threshold=0.9)``); a unit test keeps the two alike."""
+
+    index_name: str
+    key_prefix: str | None
+    similarity_threshold: float
+    ttl_seconds: int | None
+    namespace: str
+    dims: int | None
+    candidates: int
+    hnsw_m: int
+    hnsw_ef_construction: int
+    hnsw_ef_runtime: int | None
+    on_error: OnError
+    socket_timeout_seconds: float
+    retry_after_seconds: float
+    index_check_interval_seconds: float
+    max_prompt_chars: int
+    max_answer_bytes: int
+    embedding_memo_size: int
+
+
+class SearchOptions(TypedDict, total=False):
+    """Keywords of ``search``/``check``: the partition (``llm_string`` and ``context``, the
+    non-question part of a chat), the tenant ``namespace`` (None: the configured one) and a
+    per-call ``similarity_threshold``."""
+
+    llm_string: str
+    context: str
+    namespace: str | None
+    similarity_threshold: float | None
+
+
+class StoreOptions(TypedDict, total=False):
+    """Keywords of ``store``/``store_many``: the partition and namespace as for
+    :class:`SearchOptions`, and a per-entry ``ttl_seconds`` (None: the configured one)."""
+
+    llm_string: str
+    context: str
+    namespace: str | None
+    ttl_seconds: int | None
+
+
+def check_options(given: dict[str, object], allowed: type) -> None:
+    """TypeError for a keyword ``allowed`` (a TypedDict) does not list, as Python would."""
+    unknown = sorted(set(given) - set(allowed.__annotations__))
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments {unknown}")

@@ -71,7 +71,13 @@ class CacheLookup:
 
 @dataclass(frozen=True)
 class CacheStats:
-    """Counters since construction (or the last ``reset_stats``)."""
+    """Counters since construction (or the last ``reset_stats``).
+
+    Every lookup is one of hits (``exact_hits`` among them), misses, skipped (not
+    cacheable, or backing off after an outage) and errors; every entry given to a store
+    is one of stores, store_skipped and store_errors. ``by_error`` counts failures by
+    exception class; ``rejected`` the candidates the verifier turned down.
+    """
 
     lookups: int = 0
     hits: int = 0
@@ -82,6 +88,7 @@ class CacheStats:
     skipped: int = 0
     stores: int = 0
     store_errors: int = 0
+    store_skipped: int = 0
     by_error: dict[str, int] = field(default_factory=dict)
 
     @property

@@ -1,7 +1,8 @@
 """Flows for the admin command: what an index holds, per namespace, and near a question.
 
-Written like ``_core``'s flows (they yield effects, ``_io`` drives them) and built on the
-same core: its probe, key scheme, SCAN across primaries, embedding and KNN.
+Written like the cache's flows (they yield effects, ``_io`` drives them) and built on the
+same core, through its public flows: probe, key scheme, SCAN across primaries, embedding,
+search and the verifier's verdict.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import _protocol as proto
-from ._core import CacheCore, Flow, Run, Verify
+from ._effects import Flow, Run
 from ._errors import ConfigurationError, SemanticCacheError
+from ._flows import CacheCore
 from ._prompt import normalize
 
 _BATCH = 1000
@@ -89,11 +91,11 @@ def index_report(core: CacheCore, sample: int = 100) -> Flow[IndexReport]:
     one shard's count on valkey-search), and hash memory per entry from a sample."""
     info = yield from _checked_index(core)
     keys = yield from core.entry_keys(all_namespaces=True)
-    picked = random.sample(keys, min(sample, len(keys)))
+    picked = sorted(random.sample(keys, min(sample, len(keys))))
     sizes: list[int] = []
     if picked:
         try:
-            replies = yield Run(tuple(("MEMORY", "USAGE", k, "SAMPLES", "0") for k in picked))
+            replies = yield Run(tuple(proto.memory_usage(k) for k in picked))
             sizes = [r for r in replies if isinstance(r, int)]
         except ConfigurationError:  # the cache's ACL rules do not include MEMORY USAGE
             sizes = []
@@ -110,7 +112,7 @@ def namespace_rows(core: CacheCore) -> Flow[list[NamespaceRow]]:
     ttls: dict[str, list[int]] = {}
     for i in range(0, len(keys), _BATCH):
         batch = keys[i : i + _BATCH]
-        replies = yield Run(tuple(("PTTL", k) for k in batch))
+        replies = yield Run(tuple(proto.pttl(k) for k in batch))
         for key, ms in zip(batch, replies, strict=True):
             if isinstance(ms, int) and ms != -2:  # -2: gone since the SCAN
                 digest = key[len(core.config.prefix) :].split(":", 1)[0]
@@ -147,9 +149,9 @@ def nearest(
     text = normalize(question)
     if not text:
         raise NotFoundError("the question is empty")
-    blob = yield from core._embed(text)
+    blob = yield from core.embed(text)
     part = None if llm_string is None else core.partition(llm_string, context)
-    found: Sequence[proto.Candidate] = yield from core._knn(
+    found: Sequence[proto.Candidate] = yield from core.search(
         part, core.namespace_tag(namespace), blob
     )
     out: list[Neighbor] = []
@@ -158,26 +160,12 @@ def nearest(
         expired = cand.expires_at <= now
         above = cand.similarity >= threshold
         verdict: bool | None = None
-        if core.verify and cand.answer is not None:
-            verdict = bool((yield Verify(text, cand.prompt or "", cand.similarity)))
-        serve = (
-            not served
-            and above
-            and not expired
-            and cand.answer is not None
-            and verdict is not False
-        )
+        if cand.answer is not None:
+            verdict = yield from core.verdict(text, cand)
+        # The lookup's rule: the nearest live entry above the threshold the verifier takes.
+        serve = not served and above and not expired and cand.answer is not None
+        serve = serve and verdict is not False
         served = served or serve
-        out.append(
-            Neighbor(
-                cand.similarity,
-                cand.key,
-                cand.prompt or "",
-                cand.answer,
-                expired,
-                above,
-                verdict,
-                serve,
-            )
-        )
+        out.append(Neighbor(cand.similarity, cand.key, cand.prompt or "", cand.answer,
+                            expired, above, verdict, serve))  # fmt: skip
     return out

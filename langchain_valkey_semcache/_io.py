@@ -1,11 +1,16 @@
-"""The two drivers of a flow: one blocking, one ``asyncio``. They only perform I/O."""
+"""The two drivers of a flow: one blocking, one ``asyncio``. They only perform I/O.
+
+How an effect is performed is written once (:func:`_perform`, a generator of client
+calls); the drivers differ only in the calls themselves (:class:`_SyncCalls`,
+:class:`_AsyncCalls`) and in whether they ``await`` what a call returns.
+Every client exception passes through one handler, :func:`_client_error`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any, TypeVar
 
 import valkey.asyncio.cluster as acluster
@@ -13,191 +18,198 @@ import valkey.cluster as cluster
 from langchain_core.embeddings import Embeddings
 
 from . import _protocol as proto
-from ._core import Embed, EmbedMany, Flow, OnPrimaries, Run, Scan, Sleep, Verify
+from ._effects import Embed, EmbedMany, Flow, OnPrimaries, Run, Scan, Sleep, VerifierFailed, Verify
 from ._errors import EmbeddingError, SemanticCacheError
 from .verification import Verifier
 
 T = TypeVar("T")
-logger = logging.getLogger("langchain_valkey_semcache")
+# A client call's result: the value itself (sync) or an awaitable of it (async).
+Steps = Generator[Any, Any, T]
 
 
-def _embedding_error(exc: Exception) -> EmbeddingError:
-    err = EmbeddingError(f"embedding call failed: {type(exc).__name__}: {exc}")
-    err.__cause__ = exc
-    return err
+def _is_cluster(client: Any) -> bool:
+    return isinstance(client, cluster.ValkeyCluster | acluster.ValkeyCluster)
 
 
-def _client_error(exc: Exception) -> SemanticCacheError:
+def _client_error(exc: BaseException, client: Any) -> SemanticCacheError:
+    """The one place a client exception becomes this package's error (chained), for both
+    drivers: what the client should do about an error (e.g. drop its pooled connections
+    when a failover made its node a replica) is decided here too."""
     err = proto.translate(exc)
     if err is not exc:
         err.__cause__ = exc
     return err
 
 
-def _perform_sync(effect: Any, client: Any, embeddings: Embeddings, verifier: Any) -> Any:
-    if isinstance(effect, Embed | EmbedMany):
-        try:
-            if isinstance(effect, Embed):
-                return embeddings.embed_query(effect.text)
-            return embeddings.embed_documents(list(effect.texts))
-        except Exception as exc:
-            raise _embedding_error(exc) from exc
-    if isinstance(effect, Verify):
-        try:
-            return verifier.verify(effect.query, effect.cached, effect.similarity)
-        except Exception as exc:  # a failing verifier rejects: the safe side
-            logger.warning("verifier failed, rejecting the candidate: %s", type(exc).__name__)
-            return False
-    try:
-        if isinstance(effect, Run):
-            if len(effect.commands) == 1:
-                command = effect.commands[0]
-                return [client.execute_command(*command, **_route(client, command))]
-            pipe = client.pipeline(transaction=False)
-            for command in effect.commands:
-                pipe.execute_command(*command)
-            return pipe.execute()
-        if isinstance(effect, Scan):
-            keys: set[str] = set()
-            for target in _scan_targets(client):
-                batch = client.scan_iter(match=effect.pattern, count=1000, **target)
-                keys.update(_key(k) for k in batch)
-            return sorted(keys)
-        if isinstance(effect, OnPrimaries):
-            if not isinstance(client, cluster.ValkeyCluster):
-                return None
-            nodes = client.get_primaries()  # type: ignore[no-untyped-call]
-            return [_on_node_sync(client, node, effect.command) for node in nodes]
-        if isinstance(effect, Sleep):
-            time.sleep(effect.seconds)
-            return None
-    except SemanticCacheError:
-        raise
-    except Exception as exc:
-        raise _client_error(exc) from exc
-    raise TypeError(f"unknown effect {effect!r}")
-
-
-async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verifier: Any) -> Any:
-    if isinstance(effect, Embed | EmbedMany):
-        try:
-            if isinstance(effect, Embed):
-                return await embeddings.aembed_query(effect.text)
-            return await embeddings.aembed_documents(list(effect.texts))
-        except Exception as exc:
-            raise _embedding_error(exc) from exc
-    if isinstance(effect, Verify):
-        try:
-            return await verifier.averify(effect.query, effect.cached, effect.similarity)
-        except Exception as exc:  # a failing verifier rejects: the safe side
-            logger.warning("verifier failed, rejecting the candidate: %s", type(exc).__name__)
-            return False
-    try:
-        if isinstance(client, acluster.ValkeyCluster):
-            await client.initialize()  # its nodes (default node, primaries) are known after
-        if isinstance(effect, Run):
-            if len(effect.commands) == 1:
-                command = effect.commands[0]
-                return [await client.execute_command(*command, **_route(client, command))]
-            pipe = client.pipeline(transaction=False)
-            for command in effect.commands:
-                pipe.execute_command(*command)
-            return await pipe.execute()
-        if isinstance(effect, Scan):
-            keys: set[str] = set()
-            for target in _scan_targets(client):
-                batch = client.scan_iter(match=effect.pattern, count=1000, **target)
-                keys.update([_key(k) async for k in batch])
-            return sorted(keys)
-        if isinstance(effect, OnPrimaries):
-            if not isinstance(client, acluster.ValkeyCluster):
-                return None
-            return [
-                await _on_node_async(client, node, effect.command)
-                for node in client.get_primaries()
-            ]
-        if isinstance(effect, Sleep):
-            await asyncio.sleep(effect.seconds)
-            return None
-    except SemanticCacheError:
-        raise
-    except Exception as exc:
-        raise _client_error(exc) from exc
-    raise TypeError(f"unknown effect {effect!r}")
-
-
 def _route(client: Any, command: tuple[Any, ...]) -> dict[str, Any]:
     """Cluster clients route by key; FT.* and MODULE name none, so they go to the client's
     default node, named explicitly: the asyncio client cannot route them on its own, and
     an explicit node is tried once (no retry loop multiplying the socket timeout)."""
-    if proto.names_no_key(command) and isinstance(
-        client, cluster.ValkeyCluster | acluster.ValkeyCluster
-    ):
+    if proto.names_no_key(command) and _is_cluster(client):
         return {"target_nodes": client.get_default_node()}
     return {}
-
-
-def _on_node_sync(client: Any, node: Any, command: tuple[Any, ...]) -> Any:
-    try:
-        return client.execute_command(*command, target_nodes=node)
-    except Exception as exc:
-        return _client_error(exc)
-
-
-async def _on_node_async(client: Any, node: Any, command: tuple[Any, ...]) -> Any:
-    try:
-        return await client.execute_command(*command, target_nodes=node)
-    except Exception as exc:
-        return _client_error(exc)
-
-
-def _scan_targets(client: Any) -> list[dict[str, Any]]:
-    """Per-node SCAN targets of a cluster client (every node it knows, so that a node it
-    wrongly believes to be a replica after a MOVED is not skipped); one plain target else."""
-    get_nodes = getattr(client, "get_nodes", None)
-    if callable(get_nodes):
-        return [{"target_nodes": node} for node in get_nodes()]
-    return [{}]
 
 
 def _key(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+class _SyncCalls:
+    """The client, model and verifier calls of the blocking driver. The asyncio driver's
+    are the same calls on ``valkey.asyncio`` and the ``a``-prefixed methods (``aembed_query``,
+    ``averify``): each returns an awaitable."""
+
+    PREFIX = ""
+
+    def __init__(self, client: Any, embeddings: Embeddings, verifier: Verifier | None) -> None:
+        self.client, self.embeddings, self.verifier = client, embeddings, verifier
+
+    def embed(self, text: str) -> Any:
+        return getattr(self.embeddings, self.PREFIX + "embed_query")(text)
+
+    def embed_many(self, texts: list[str]) -> Any:
+        return getattr(self.embeddings, self.PREFIX + "embed_documents")(texts)
+
+    def verify(self, e: Verify) -> Any:
+        return getattr(self.verifier, self.PREFIX + "verify")(e.query, e.cached, e.similarity)
+
+    def execute(self, command: tuple[Any, ...], **route: Any) -> Any:
+        return self.client.execute_command(*command, **route)
+
+    def pipeline(self, commands: Sequence[tuple[Any, ...]]) -> Any:
+        pipe = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return pipe.execute()
+
+    def scan(self, pattern: str, target: dict[str, Any]) -> Any:
+        return [_key(k) for k in self.client.scan_iter(match=pattern, count=1000, **target)]
+
+    def sleep(self, seconds: float) -> Any:
+        time.sleep(seconds)
+
+
+class _AsyncCalls(_SyncCalls):
+    PREFIX = "a"
+
+    def scan(self, pattern: str, target: dict[str, Any]) -> Any:
+        async def keys() -> list[str]:
+            batch = self.client.scan_iter(match=pattern, count=1000, **target)
+            return [_key(k) async for k in batch]
+
+        return keys()
+
+    def sleep(self, seconds: float) -> Any:
+        return asyncio.sleep(seconds)
+
+
+def _perform(effect: Any, calls: _SyncCalls) -> Steps[Any]:
+    """Perform one effect: yields each client call's result (or awaitable), returns the
+    effect's result. Raises :class:`SemanticCacheError` only."""
+    if isinstance(effect, Embed | EmbedMany):
+        try:
+            if isinstance(effect, Embed):
+                return (yield calls.embed(effect.text))
+            return (yield calls.embed_many(list(effect.texts)))
+        except Exception as exc:
+            err = EmbeddingError(f"embedding call failed: {type(exc).__name__}: {exc}")
+            raise err from exc
+    if isinstance(effect, Verify):
+        if calls.verifier is None:
+            return None
+        try:
+            return (yield calls.verify(effect))
+        except Exception as exc:
+            raise VerifierFailed(type(exc).__name__) from exc
+    client = calls.client
+    try:
+        if isinstance(effect, Run):
+            if len(effect.commands) == 1:
+                command = effect.commands[0]
+                return [(yield calls.execute(command, **_route(client, command)))]
+            return (yield calls.pipeline(effect.commands))
+        if isinstance(effect, Scan):
+            keys: set[str] = set()
+            # Every node a cluster client knows, so that a node it wrongly believes to be a
+            # replica after a MOVED is not skipped; one plain target else.
+            nodes = client.get_nodes() if _is_cluster(client) else [None]
+            for node in nodes:
+                target = {} if node is None else {"target_nodes": node}
+                keys.update((yield calls.scan(effect.pattern, target)))
+            return sorted(keys)
+        if isinstance(effect, OnPrimaries):
+            if not _is_cluster(client):
+                return None
+            replies: list[Any] = []
+            for node in client.get_primaries():
+                try:
+                    replies.append((yield calls.execute(effect.command, target_nodes=node)))
+                except Exception as exc:
+                    replies.append(_client_error(exc, client))
+            return replies
+        if isinstance(effect, Sleep):
+            return (yield calls.sleep(effect.seconds))
+    except SemanticCacheError:
+        raise
+    except Exception as exc:
+        raise _client_error(exc, client) from exc
+    raise TypeError(f"unknown effect {effect!r}")
+
+
+def _advance(gen: Generator[Any, Any, Any], value: Any, error: BaseException | None) -> Any:
+    """Send ``value`` (or throw ``error``) into ``gen``: (True, its return value) or
+    (False, what it yielded next)."""
+    try:
+        return False, (gen.throw(error) if error is not None else gen.send(value))
+    except StopIteration as stop:
+        return True, stop.value
+
+
+def _drive(flow: Flow[T], calls: _SyncCalls) -> Steps[T]:
+    """Run ``flow``, performing each effect; errors of an effect are thrown into it."""
+    result: Any = None
+    error: SemanticCacheError | None = None
+    while True:
+        done, effect = _advance(flow, result, error)
+        if done:
+            return effect  # type: ignore[no-any-return]
+        result, error = None, None
+        try:
+            result = yield from _perform(effect, calls)
+        except SemanticCacheError as exc:
+            error = exc
+
+
 def run_sync(
     flow: Flow[T], client: Any, embeddings: Embeddings, verifier: Verifier | None = None
 ) -> T:
     """Drive ``flow`` with a blocking Valkey client and ``embed_query``."""
-    result: Any = None
-    error: SemanticCacheError | None = None
-    while True:
-        try:
-            effect = flow.throw(error) if error is not None else flow.send(result)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        result, error = None, None
-        try:
-            result = _perform_sync(effect, client, embeddings, verifier)
-        except SemanticCacheError as exc:
-            error = exc
+    steps = _drive(flow, _SyncCalls(client, embeddings, verifier))
+    done, value = False, None
+    while not done:  # a sync call's result is the value itself
+        done, value = _advance(steps, value, None)
+    return value  # type: ignore[return-value]
 
 
 async def run_async(
     flow: Flow[T], client: Any, embeddings: Embeddings, verifier: Verifier | None = None
 ) -> T:
     """Drive ``flow`` with a ``valkey.asyncio`` client and ``aembed_query``."""
-    result: Any = None
-    error: SemanticCacheError | None = None
-    while True:
-        try:
-            effect = flow.throw(error) if error is not None else flow.send(result)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        result, error = None, None
-        try:
-            result = await _perform_async(effect, client, embeddings, verifier)
-        except SemanticCacheError as exc:
-            error = exc
+    if isinstance(client, acluster.ValkeyCluster):
+        try:  # its nodes (default node, primaries) are known after; a no-op once they are
+            await client.initialize()
+        except Exception as exc:
+            flow.close()
+            raise _client_error(exc, client) from exc
+    steps = _drive(flow, _AsyncCalls(client, embeddings, verifier))
+    value: Any = None
+    error: BaseException | None = None
+    while not (step := _advance(steps, value, error))[0]:
+        try:  # await the client call it yielded; its error goes back in
+            value, error = await step[1], None
+        except Exception as exc:
+            value, error = None, exc
+    return step[1]  # type: ignore[no-any-return]
 
 
 __all__: Sequence[str] = ("run_async", "run_sync")

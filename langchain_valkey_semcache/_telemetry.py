@@ -21,53 +21,43 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from ._entry import CacheLookup, Timings
+from ._stats import lookup_outcome
+from ._version import __version__
+from .names import (
+    CANDIDATES,
+    DB_SYSTEM,
+    ENGINE,
+    ENTRIES,
+    ERROR,
+    ERROR_TYPE,
+    HIT,
+    HIT_KIND,
+    M_EMBEDDING_DURATION,
+    M_LOOKUP_DURATION,
+    M_LOOKUPS,
+    M_REJECTIONS,
+    M_SEARCH_DURATION,
+    M_SIMILARITY,
+    M_STORES,
+    M_VERIFICATION_DURATION,
+    MISS,
+    NAMESPACE,
+    NEAREST,
+    OUTCOME,
+    REJECTIONS,
+    SEMANTIC_HIT,
+    SIMILARITY,
+    SKIP_REASON,
+    SKIPPED,
+    STORED,
+    THRESHOLD,
+)
 
 SCOPE = "langchain_valkey_semcache"
-SCOPE_VERSION = "0.1.0"
-
-# Attribute names (spans and metrics).
-OUTCOME = "semcache.outcome"
-ERROR_TYPE = "error.type"  # the semantic conventions' own name
-DB_SYSTEM = "db.system.name"
-ENGINE = "semcache.engine"
-NAMESPACE = "semcache.namespace.digest"
-HIT = "semcache.hit"
-HIT_KIND = "semcache.hit.kind"
-SIMILARITY = "semcache.similarity"
-NEAREST = "semcache.nearest_similarity"
-THRESHOLD = "semcache.threshold"
-CANDIDATES = "semcache.candidates"
-REJECTIONS = "semcache.verifier.rejections"
-SKIP_REASON = "semcache.skip_reason"
-ENTRIES = "semcache.entries"
-
-# Metric names.
-M_LOOKUPS = "semcache.lookups"
-M_REJECTIONS = "semcache.verifier.rejections"
-M_STORES = "semcache.stores"
-M_LOOKUP_DURATION = "semcache.lookup.duration"
-M_EMBEDDING_DURATION = "semcache.embedding.duration"
-M_SEARCH_DURATION = "semcache.search.duration"
-M_VERIFICATION_DURATION = "semcache.verification.duration"
-M_SIMILARITY = "semcache.similarity"
-METRIC_NAMES = (
-    M_LOOKUPS, M_REJECTIONS, M_STORES, M_LOOKUP_DURATION, M_EMBEDDING_DURATION,
-    M_SEARCH_DURATION, M_VERIFICATION_DURATION, M_SIMILARITY,
-)  # fmt: skip
+SCOPE_VERSION = __version__
 
 _SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _SIMILARITY = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.0)
-
-
-def lookup_outcome(result: CacheLookup) -> str:
-    """exact_hit, semantic_hit, miss, skipped or error."""
-    if result.error is not None:
-        return "error"
-    if result.skipped is not None:
-        return "skipped"
-    if result.hit is None:
-        return "miss"
-    return "exact_hit" if result.hit.exact else "semantic_hit"
 
 
 class Operation:
@@ -92,9 +82,9 @@ class Operation:
     def escaped(self, exc: BaseException) -> None:
         """An exception leaves the operation (``on_error="raise"``, clear, forget...)."""
         self._error(type(exc).__name__)
-        attrs = {OUTCOME: "error", ERROR_TYPE: type(exc).__name__}
+        attrs = {OUTCOME: ERROR, ERROR_TYPE: type(exc).__name__}
         if self.kind == "lookup":
-            self.span.set_attribute(OUTCOME, "error")
+            self.span.set_attribute(OUTCOME, ERROR)
             self._t.lookups.add(1, attrs)
             self._t.lookup_duration.record(time.perf_counter() - self._start, attrs)
         elif self.kind == "store":
@@ -103,14 +93,14 @@ class Operation:
     def store_failed(self, exc: BaseException, entries: int = 1) -> None:
         """A store that failed open: ``entries`` counted as errors of its kind."""
         self._error(type(exc).__name__)
-        self._t.stores.add(entries, {OUTCOME: "error", ERROR_TYPE: type(exc).__name__})
+        self._t.stores.add(entries, {OUTCOME: ERROR, ERROR_TYPE: type(exc).__name__})
 
     def stored(self, written: int, skipped: int) -> None:
         """Entries written and entries not stored (too large, empty, backing off)."""
         if written:
-            self._t.stores.add(written, {OUTCOME: "stored"})
+            self._t.stores.add(written, {OUTCOME: STORED})
         if skipped:
-            self._t.stores.add(skipped, {OUTCOME: "skipped"})
+            self._t.stores.add(skipped, {OUTCOME: SKIPPED})
         self.span.set_attribute(ENTRIES, written)
 
     def looked_up(self, result: CacheLookup) -> None:
@@ -124,11 +114,11 @@ class Operation:
         t.lookup_duration.record(time.perf_counter() - self._start, attrs)
         if result.rejected:
             t.rejections.add(result.rejected)
-        if outcome in ("semantic_hit", "miss"):
+        if outcome in (SEMANTIC_HIT, MISS):
             _record_timings(t, result)
-        if outcome == "semantic_hit" and result.hit is not None:
+        if outcome == SEMANTIC_HIT and result.hit is not None:
             t.similarity.record(result.hit.similarity, {OUTCOME: outcome})
-        elif outcome == "miss" and result.best_similarity is not None:
+        elif outcome == MISS and result.best_similarity is not None:
             t.similarity.record(result.best_similarity, {OUTCOME: outcome})
         span = self.span
         if not span.is_recording():

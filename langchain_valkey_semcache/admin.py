@@ -3,14 +3,17 @@
 Subcommands: ``info``, ``stats``, ``search "question"``, ``clear``, ``drop-index``. The
 server is ``--url`` or the AgentCore app's variables (VALKEY_HOST, VALKEY_PORT, VALKEY_SSL,
 VALKEY_USERNAME, VALKEY_PASSWORD, VALKEY_CA_FILE). Every command runs the library's own
-flows through its own driver. Exit codes: 0 ok, 1 not found (no such index, no search
-module), 2 bad usage, 3 unreachable (connection, timeout, authentication).
+flows through its own driver. Exit codes (:data:`EXIT_CODES`): 0 ok, 1 not found (no
+such index, no search module, not a cache's index), 2 bad usage, 3 unreachable or refused
+(connection, timeout, authentication, ACL, a cluster without cross-shard search), 4 the
+server or the embedding model failed, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -20,30 +23,54 @@ from typing import Any, TextIO, TypeVar
 
 from langchain_core.embeddings import Embeddings
 
-from . import _clients
 from . import _inspect as inspect_
-from . import _protocol as proto
+from ._admin_args import PROG, UsageError, parser, server_url, sync_client
 from ._config import CacheConfig
-from ._core import CacheCore, Flow
+from ._effects import Flow
 from ._entry import deserialize
 from ._errors import (
     CacheUnavailableError,
     ConfigurationError,
+    EmbeddingError,
+    IndexMismatchError,
     NoSearchModuleError,
     SemanticCacheError,
 )
+from ._flows import CacheCore
 from ._io import run_sync
 from .guards import GuardVerifier
 from .verification import Verifier
 
-OK, NOT_FOUND, USAGE, UNREACHABLE = 0, 1, 2, 3
-PROG = "python -m langchain_valkey_semcache"
+OK, NOT_FOUND, USAGE, UNREACHABLE, FAILED, INTERRUPTED = 0, 1, 2, 3, 4, 130
 T = TypeVar("T")
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
-class UsageError(Exception):
-    """Bad arguments or variables (exit code 2)."""
+# row whose kind matches wins. A ConfigurationError here came from the server (ACL, a
+# cluster without coordinator): the command's own settings are checked as UsageError.
+EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (UsageError, USAGE, ""),
+    (inspect_.NotFoundError, NOT_FOUND, ""),
+    (NoSearchModuleError, NOT_FOUND, ""),
+    (IndexMismatchError, NOT_FOUND, "not this cache's index: "),
+    (CacheUnavailableError, UNREACHABLE, "cannot use the server: "),
+    (ConfigurationError, UNREACHABLE, "the server refused: "),
+    (EmbeddingError, FAILED, "embedding failed (give the model that filled the index with "
+     "--embedding-model: local-minilm or a Bedrock model id): "),
+    (SemanticCacheError, FAILED, ""),
+    (KeyboardInterrupt, INTERRUPTED, "interrupted"),
+)  # fmt: skip
+
+
+def exit_code(exc: BaseException) -> tuple[int, str]:
+    """The exit code of ``exc`` and its one-line message (an unlisted kind propagates)."""
+    for kind, code, lead in EXIT_CODES:
+        if isinstance(exc, kind):
+            if isinstance(exc, KeyboardInterrupt):
+                return code, lead
+            plain = isinstance(exc, UsageError | inspect_.NotFoundError | NoSearchModuleError)
+            detail = str(exc) if plain or lead else f"{type(exc).__name__}: {exc}"
+            return code, lead + detail
+    raise exc
 
 
 class _NoEmbeddings(Embeddings):
@@ -54,142 +81,6 @@ class _NoEmbeddings(Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         raise UsageError("this command does not embed")
-
-
-# -- arguments ----------------------------------------------------------------------------
-
-
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    conn = common.add_argument_group("server")
-    conn.add_argument(
-        "--url",
-        help="valkey://[user:password@]host:port, valkeys:// for TLS (default: built from "
-        "VALKEY_HOST, VALKEY_PORT, VALKEY_SSL, VALKEY_USERNAME, VALKEY_PASSWORD)",
-    )
-    conn.add_argument(
-        "--ca-file", default=os.environ.get("VALKEY_CA_FILE"),
-        help="CA bundle for TLS (default: VALKEY_CA_FILE)",
-    )  # fmt: skip
-    conn.add_argument("--timeout", type=float, default=5.0, help="socket timeout, seconds")
-    cache = common.add_argument_group("cache")
-    cache.add_argument("--index", default=CacheConfig.index_name, help="index name (%(default)s)")
-    cache.add_argument("--key-prefix", help="entry key prefix (default: '<index>:')")
-    common.add_argument("--json", action="store_true", help="JSON output for scripts")
-
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Look at and manage a semantic cache's index from a shell.",
-        epilog="Exit codes: 0 ok, 1 not found (no such index, no search module), 2 bad usage, "
-        "3 unreachable (connection, timeout, authentication). '%(prog)s COMMAND --help' "
-        "describes each command.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser(
-        "info", parents=[common], help="engine, schema, entries, memory, HNSW settings",
-        description="Engine and module version, index schema, entries (counted on every "
-        "primary), hash memory per entry (a sample), HNSW settings.",
-    )  # fmt: skip
-    sub.add_parser(
-        "stats", parents=[common], help="entries per namespace digest, TTL spread",
-        description="Entries per namespace digest (tenants appear only as digests) and the "
-        "spread of their remaining TTLs.",
-    )  # fmt: skip
-    search = sub.add_parser(
-        "search", parents=[common], help="nearest entries and what the verifier says",
-        description="The entries nearest a question with their cosine similarity, whether "
-        "they pass the threshold and the verifier, and which one a lookup would serve.",
-    )  # fmt: skip
-    search.add_argument("question")
-    search.add_argument("--namespace", default="", help="tenant namespace ('' by default)")
-    search.add_argument(
-        "--llm-string", help="the partition's llm_string (the app uses '<LLM_MODEL_ID>|v1'); "
-        "default: every partition of the namespace",
-    )  # fmt: skip
-    search.add_argument("--context", default="", help="the partition's context (chat history)")
-    search.add_argument("-k", type=int, default=5, help="entries to show (%(default)s)")
-    search.add_argument(
-        "--threshold", type=float, default=_env_float("SIMILARITY_THRESHOLD", 0.9),
-        help="cosine similarity threshold (default: SIMILARITY_THRESHOLD or 0.9)",
-    )  # fmt: skip
-    search.add_argument(
-        "--verifier", choices=("guards", "none"), default="guards",
-        help="ask the library's guards about each entry, or no verifier (%(default)s)",
-    )  # fmt: skip
-    search.add_argument(
-        "--embedding-model", default=os.environ.get("EMBEDDING_MODEL_ID"),
-        help="'local-minilm' or a Bedrock model id (default: EMBEDDING_MODEL_ID, else "
-        "Titan Text Embeddings V2 at the index's dimension)",
-    )  # fmt: skip
-    clear = sub.add_parser(
-        "clear", parents=[common], help="delete the entries of a namespace (index stays)",
-        description="Delete the entries of one namespace, or of all; the index stays.",
-    )  # fmt: skip
-    which = clear.add_mutually_exclusive_group(required=True)
-    which.add_argument("--namespace", help="the tenant namespace ('' is the default one)")
-    which.add_argument("--all-namespaces", action="store_true", help="every namespace")
-    clear.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    drop = sub.add_parser(
-        "drop-index", parents=[common], help="drop the index and delete its entries",
-        description="Drop the index and delete every entry under its key prefix.",
-    )  # fmt: skip
-    drop.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    return parser
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name) or default)
-    except ValueError:
-        return default
-
-
-def server_url(args: argparse.Namespace, env: dict[str, str]) -> tuple[str, dict[str, Any]]:
-    """The URL and client keywords, from ``--url`` or the app's VALKEY_* variables."""
-    extra: dict[str, Any] = {}
-    if env.get("VALKEY_USERNAME"):
-        extra["username"] = env["VALKEY_USERNAME"]
-    if env.get("VALKEY_PASSWORD"):
-        extra["password"] = env["VALKEY_PASSWORD"]
-    if args.url:
-        url = args.url
-    elif env.get("VALKEY_HOST"):
-        port = env.get("VALKEY_PORT") or "6379"
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise UsageError(f"VALKEY_PORT={port!r} is not a port 1-65535")
-        host = env["VALKEY_HOST"]
-        local = host in ("localhost", "127.0.0.1", "::1")  # as the app: TLS unless local
-        ssl = (env.get("VALKEY_SSL") or ("false" if local else "true")).strip().lower()
-        if ssl not in _TRUE | _FALSE:
-            raise UsageError(f"VALKEY_SSL={ssl!r} is not true or false")
-        netloc = f"[{host}]" if ":" in host else host
-        url = f"{'valkeys' if ssl in _TRUE else 'valkey'}://{netloc}:{port}"
-    else:
-        raise UsageError("give --url, or set VALKEY_HOST (and VALKEY_PORT, VALKEY_SSL...)")
-    if url.startswith(("valkeys://", "rediss://")) and args.ca_file:
-        extra["ssl_ca_certs"] = args.ca_file
-    return url, extra
-
-
-def _client(url: str, timeout: float, extra: dict[str, Any]) -> Any:
-    """A client like the cache's; a cluster client when the server is in cluster mode."""
-    try:
-        client: Any = _clients.sync_from_url(url, timeout, extra)
-    except ConfigurationError as exc:
-        raise UsageError(str(exc)) from exc
-    except ValueError as exc:  # a malformed URL (port, query)
-        raise UsageError(f"--url is not a valid Valkey URL: {exc}") from exc
-    try:
-        enabled = client.info("cluster").get("cluster_enabled")
-    except Exception as exc:
-        err = proto.translate(exc)
-        if isinstance(err, CacheUnavailableError):
-            raise err from exc
-        enabled = False  # INFO refused (ACL): take it as a standalone server
-    if not enabled:
-        return client
-    client.close()
-    return _clients.cluster_from_url(url, timeout, extra)
 
 
 # -- running ------------------------------------------------------------------------------
@@ -207,12 +98,7 @@ class Admin:
     ) -> None:
         self.args = args
         self.client = client
-        config = CacheConfig(
-            index_name=args.index,
-            key_prefix=args.key_prefix,
-            candidates=max(1, min(100, getattr(args, "k", 3))),
-        )
-        self.core = CacheCore(config, verify=verifier is not None)
+        self.core = CacheCore(_config(args, candidates=max(1, min(100, getattr(args, "k", 3)))))
         self.embeddings = embeddings or _NoEmbeddings()
         self.verifier = verifier
 
@@ -241,7 +127,7 @@ def cmd_info(admin: Admin) -> tuple[int, Any, list[tuple[str, str]]]:
         "dim": info.dim,
         "distance_metric": info.metric,
         "vector": vector,
-        "ef_runtime_per_query": admin.core.config.hnsw_ef_runtime,
+        "ef_runtime_per_query": admin.core.ef_runtime(),
         "entries": report.entries,
         "num_docs_this_node": info.num_docs,
         "indexing_failures": info.indexing_failures,
@@ -256,7 +142,8 @@ def cmd_info(admin: Admin) -> tuple[int, Any, list[tuple[str, str]]]:
         ("schema", ", ".join(f"{f} {t}" for f, t in info.schema)),
         ("vector", f"{vector.get('algorithm', '?')} {vector.get('data_type', '?')} "
                    f"DIM {info.dim} {info.metric}"),
-        ("HNSW", f"{hnsw}; EF_RUNTIME {data['ef_runtime_per_query']} per query (library)"),
+        ("HNSW", f"{hnsw}; EF_RUNTIME {data['ef_runtime_per_query']} per query (the "
+                 "library's, fitted to num_docs)"),
         ("entries", f"{report.entries} (SCAN on every primary)"),
         ("num_docs", f"{info.num_docs} (FT.INFO: this node's shard)"),
         ("indexing failures", str(info.indexing_failures)),
@@ -311,6 +198,7 @@ def cmd_search(admin: Admin) -> tuple[int, Any, list[tuple[str, ...]]]:
 def cmd_clear(admin: Admin, stdin: TextIO) -> tuple[int, Any, list[tuple[str, str]]]:
     args = admin.args
     scope = {"all_namespaces": True} if args.all_namespaces else {"namespace": args.namespace}
+    admin.run(inspect_.index_info(admin.core))  # a missing index: exit 1, as every command
     keys = admin.run(admin.core.entry_keys(**scope))  # type: ignore[arg-type]
     what = "every namespace" if args.all_namespaces else f"namespace {args.namespace!r}"
     if keys and not _confirm(f"Delete {len(keys)} entries of {what}?", args.yes, stdin):
@@ -353,8 +241,18 @@ def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
 
 
+_MINILM_DIM = 384  # the local model's dimension: an index of it was filled locally
+
+
+def _default_model(dim: int | None) -> str:
+    """The local MiniLM for a 384-d index (filled locally: no Bedrock needed), else Titan
+    Text Embeddings V2 at the index's dimension."""
+    return "local-minilm" if dim == _MINILM_DIM else "amazon.titan-embed-text-v2:0"
+
+
 def _embeddings(args: argparse.Namespace, dim: int | None) -> Embeddings:
-    model = args.embedding_model or "amazon.titan-embed-text-v2:0"
+    """The model of ``--embedding-model``, else :func:`_default_model`."""
+    model = args.embedding_model or _default_model(dim)
     if model == "local-minilm":
         from .embeddings import MiniLMEmbeddings
 
@@ -380,20 +278,27 @@ def main(
     """Run one subcommand; returns the exit code (``embeddings`` replaces the model for
     ``search``, e.g. in tests)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
+    # langchain_aws logs a failed call with its traceback before raising: the error's one
+    # line below says it all.
+    logging.getLogger("langchain_aws").setLevel(logging.CRITICAL + 1)
     try:
-        args = _parser().parse_args(argv)
+        args = parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
         return int(exc.code or 0) if isinstance(exc.code, int) else USAGE
     client = None
     try:
+        _config(args)  # the command's own settings: bad usage before any connection
         url, extra = server_url(args, dict(os.environ))
-        client = _client(url, args.timeout, extra)
+        client = sync_client(url, args.timeout, extra)
         verifier = None
         if args.command == "search":
             verifier = GuardVerifier() if args.verifier == "guards" else None
             if embeddings is None:
                 info = run_sync(inspect_.index_info(_core(args)), client, _NoEmbeddings())
-                embeddings = _embeddings(args, info.dim)
+                try:
+                    embeddings = _embeddings(args, info.dim)
+                except Exception as exc:  # no credentials, region or model package
+                    raise EmbeddingError(f"{type(exc).__name__}: {exc}") from exc
         admin = Admin(args, client, embeddings, verifier)
         commands: dict[str, Callable[[], tuple[int, Any, Any]]] = {
             "info": lambda: cmd_info(admin),
@@ -403,18 +308,8 @@ def main(
             "drop-index": lambda: cmd_drop(admin, stdin or sys.stdin),
         }
         code, data, rows = commands[args.command]()
-    except UsageError as exc:
-        return _fail(err, USAGE, str(exc))
-    except (inspect_.NotFoundError, NoSearchModuleError) as exc:
-        return _fail(err, NOT_FOUND, str(exc))
-    except CacheUnavailableError as exc:
-        return _fail(err, UNREACHABLE, f"cannot use the server: {exc}")
-    except ConfigurationError as exc:
-        return _fail(err, USAGE, str(exc))
-    except SemanticCacheError as exc:
-        return _fail(err, NOT_FOUND, f"{type(exc).__name__}: {exc}")
-    except KeyboardInterrupt:
-        return _fail(err, USAGE, "interrupted")
+    except (UsageError, SemanticCacheError, KeyboardInterrupt) as exc:
+        return _fail(err, *exit_code(exc))
     finally:
         if client is not None:
             client.close()
@@ -427,8 +322,15 @@ def main(
     return code
 
 
+def _config(args: argparse.Namespace, candidates: int = 3) -> CacheConfig:
+    try:
+        return CacheConfig(index_name=args.index, key_prefix=args.key_prefix, candidates=candidates)
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def _core(args: argparse.Namespace) -> CacheCore:
-    return CacheCore(CacheConfig(index_name=args.index, key_prefix=args.key_prefix))
+    return CacheCore(_config(args))
 
 
 def _fail(err: TextIO, code: int, message: str) -> int:

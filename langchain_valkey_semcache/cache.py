@@ -1,4 +1,9 @@
-"""``ValkeySemanticCache``: a LangChain ``BaseCache`` on a Valkey vector index."""
+"""``ValkeySemanticCache``: a LangChain ``BaseCache`` on a Valkey vector index.
+
+Every operation is a flow of ``_flows`` run by one observed runner per path
+(:meth:`ValkeySemanticCache._call`, :meth:`ValkeySemanticCache._acall`): a span around
+it, the fail-open policy, and the accounting of what the flow returned.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,24 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.embeddings import Embeddings
 from typing_extensions import Unpack
 
 from . import _clients
-from ._config import CacheConfig
-from ._core import CacheCore, Flow
+from ._config import CacheConfig, CacheSettings, SearchOptions, StoreOptions, check_options
+from ._effects import Flow
 from ._entry import Answer, CacheHit, CacheLookup, CacheStats, Timings, to_generations
 from ._errors import CacheUnavailableError, ConfigurationError, SemanticCacheError
+from ._flows import CacheCore
 from ._io import run_async, run_sync
 from ._prompt import PromptParts, PromptSplitter, split_langchain_prompt
-from ._telemetry import ENTRIES, Operation, Telemetry, default_telemetry
+from ._telemetry import Operation, Telemetry, default_telemetry
 from .guards import GuardVerifier
+from .names import ENTRIES, ERROR, SKIPPED, STORED
 from .verification import Verifier, as_verifier
 
 if TYPE_CHECKING:
@@ -32,26 +39,30 @@ logger = logging.getLogger("langchain_valkey_semcache")
 T = TypeVar("T")
 
 
-class CacheSettings(TypedDict, total=False):
-    """Keyword settings of :class:`ValkeySemanticCache` (see :class:`CacheConfig`)."""
+@dataclass(frozen=True)
+class _Job(Generic[T]):
+    """One observed operation: its span, its flow, and what its outcome records."""
 
-    index_name: str
-    key_prefix: str | None
-    similarity_threshold: float
-    ttl_seconds: int | None
-    namespace: str
-    dims: int | None
-    candidates: int
-    hnsw_m: int
-    hnsw_ef_construction: int
-    hnsw_ef_runtime: int | None
-    on_error: Literal["miss", "raise"]
-    socket_timeout_seconds: float
-    retry_after_seconds: float
-    index_check_interval_seconds: float
-    max_prompt_chars: int
-    max_answer_bytes: int
-    embedding_memo_size: int
+    name: str
+    kind: str  # lookup, store or admin
+    namespace: str | None
+    flow: Callable[[], Flow[T]]  # called inside the fail-open boundary
+    done: Callable[[Operation, T], T]
+    fail: Callable[[Operation, Exception], T]
+    scoped: bool = True  # False: it spans no single namespace
+
+
+def _reraise(op: Operation, exc: Exception) -> Any:
+    raise exc
+
+
+def _generations(result: CacheLookup) -> RETURN_VAL_TYPE | None:
+    return result.hit.generations if result.hit else None
+
+
+def _entries(op: Operation, count: Any) -> Any:
+    op.set(ENTRIES, int(count))
+    return count
 
 
 class ValkeySemanticCache(BaseCache):
@@ -69,6 +80,8 @@ class ValkeySemanticCache(BaseCache):
     Each lookup, store, clear and forget is an OpenTelemetry span and feeds the
     ``semcache.*`` metrics (no-ops without an OpenTelemetry SDK); ``tracer_provider`` and
     ``meter_provider`` replace the global providers.
+
+    Settings are :class:`CacheConfig`'s fields, as keywords or as ``config=``.
     """
 
     def __init__(
@@ -86,13 +99,16 @@ class ValkeySemanticCache(BaseCache):
         | None = "guards",
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        config: CacheConfig | None = None,
         **settings: Unpack[CacheSettings],
     ) -> None:
         known = {f.name for f in dataclasses.fields(CacheConfig)}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ConfigurationError(f"unknown settings {unknown}; valid: {sorted(known)}")
-        self.config = CacheConfig(**settings)
+        if config is not None and settings:
+            raise ConfigurationError("give config= or keyword settings, not both")
+        self.config = config if config is not None else CacheConfig(**settings)
         if not isinstance(embeddings, Embeddings):
             raise ConfigurationError("embeddings must be a langchain_core Embeddings instance")
         if url is None and client is None and async_client is None:
@@ -102,28 +118,14 @@ class ValkeySemanticCache(BaseCache):
         if isinstance(verifier, str) and verifier != "guards":
             raise ConfigurationError("verifier must be 'guards', None, a Verifier or a callable")
         self.verifier = GuardVerifier() if verifier == "guards" else as_verifier(verifier)
-        self._core = CacheCore(self.config, verify=self.verifier is not None)
+        self._core = CacheCore(self.config)
         self._telemetry = (
             default_telemetry()
             if tracer_provider is None and meter_provider is None
             else Telemetry(tracer_provider, meter_provider)
         )
-        timeout = self.config.socket_timeout_seconds
-        extra = dict(client_kwargs or {})
-        self._client = client
-        self._aclients: _clients.LoopBound | None
-        if client is None and url is not None:
-            self._client = _clients.sync_from_url(url, timeout, extra)
-        if async_client is not None:
-            self._aclients = _clients.LoopBound(lambda: async_client)
-        elif url is not None:
-            self._aclients = _clients.LoopBound(
-                lambda: _clients.async_from_url(url, timeout, extra)
-            )
-        elif _clients.async_like(client) is not None:
-            self._aclients = _clients.LoopBound(lambda: _clients.async_like(client))
-        else:  # e.g. a cluster client: the async path runs the sync path in a thread
-            self._aclients = None
+        timeout, extra = self.config.socket_timeout_seconds, dict(client_kwargs or {})
+        self._client, self._aclients = _clients.pair(url, client, async_client, timeout, extra)
         if self._client is not None:
             self._startup_checks()
 
@@ -138,7 +140,7 @@ class ValkeySemanticCache(BaseCache):
                 raise
             logger.warning("semantic cache not reachable at start, will retry: %s", exc)
 
-    # -- running flows with the fail-open policy --------------------------------------
+    # -- the observed runners: one per path ---------------------------------------------
 
     def _sync(self, flow: Flow[T]) -> T:
         if self._client is None:
@@ -150,19 +152,130 @@ class ValkeySemanticCache(BaseCache):
             return await asyncio.to_thread(self._sync, flow)
         return await run_async(flow, self._aclients.get(), self.embeddings, self.verifier)
 
-    def _lookup_failed(self, exc: Exception) -> CacheLookup:
-        self._core.failed(exc, "lookup")
-        if self.config.on_error == "raise":
-            raise exc
-        return CacheLookup(None, None, Timings(), error=type(exc).__name__)
+    def _span(self, job: _Job[Any]) -> Any:
+        valid = job.namespace is None or isinstance(job.namespace, str)
+        ns = self._core.namespace_tag(job.namespace) if job.scoped and valid else None
+        return self._telemetry.operation(job.name, job.kind, self._core.engine_info()[0], ns)
 
-    def _store_failed(self, exc: Exception, op: Operation, entries: int = 1) -> None:
-        self._core.failed(exc, "store")
-        if self.config.on_error == "raise":
-            raise exc
-        op.store_failed(exc, entries)
+    def _call(self, job: _Job[T]) -> T:
+        with self._span(job) as op:
+            try:
+                return job.done(op, self._sync(job.flow()))
+            except Exception as exc:
+                return job.fail(op, exc)
 
-    # -- telemetry: one span per operation, attributes from the returned values ----------
+    async def _acall(self, job: _Job[T]) -> T:
+        with self._span(job) as op:
+            try:
+                return job.done(op, await self._async(job.flow()))
+            except Exception as exc:
+                return job.fail(op, exc)
+
+    # -- the jobs: what each operation runs and records ---------------------------------
+
+    def _lookup(
+        self, parts: Callable[[], PromptParts], llm_string: str = "", namespace: str | None = None,
+        threshold: float | None = None,
+    ) -> _Job[CacheLookup]:  # fmt: skip
+        def flow() -> Flow[CacheLookup]:
+            return self._core.lookup(parts(), llm_string, namespace, threshold)
+
+        def done(op: Operation, result: CacheLookup) -> CacheLookup:
+            self._core.counters.looked_up(result)
+            op.looked_up(result)
+            return result
+
+        def fail(op: Operation, exc: Exception) -> CacheLookup:
+            self._core.failed(exc, "lookup")
+            result = CacheLookup(None, None, Timings(), error=type(exc).__name__)
+            if self.config.on_error == "raise":
+                self._core.counters.looked_up(result)
+                raise exc
+            return done(op, result)
+
+        return _Job("lookup", "lookup", namespace, flow, done, fail)
+
+    def _search(self, text: str, options: SearchOptions) -> _Job[CacheLookup]:
+        check_options(dict(options), SearchOptions)
+        parts = PromptParts(text, options.get("context", ""))
+        return self._lookup(
+            lambda: parts, options.get("llm_string", ""), options.get("namespace"),
+            options.get("similarity_threshold"),
+        )  # fmt: skip
+
+    def _store(
+        self,
+        name: str,
+        namespace: str | None,
+        flow: Callable[[], Flow[list[str | None]]],
+        entries: int,
+    ) -> _Job[list[str | None]]:
+        def done(op: Operation, keys: list[str | None]) -> list[str | None]:
+            written = sum(k is not None for k in keys)
+            self._core.counters.stored(STORED, written)
+            self._core.counters.stored(SKIPPED, len(keys) - written)
+            op.stored(written, len(keys) - written)
+            return keys
+
+        def fail(op: Operation, exc: Exception) -> list[str | None]:
+            self._core.failed(exc, "store")
+            self._core.counters.stored(ERROR, entries, type(exc).__name__)
+            if self.config.on_error == "raise":
+                raise exc
+            op.store_failed(exc, entries)
+            return [None] * entries
+
+        return _Job(name, "store", namespace, flow, done, fail)
+
+    def _store_one(
+        self, parts: Callable[[], PromptParts], gens: Callable[[], Sequence[Any]],
+        options: StoreOptions,
+    ) -> _Job[list[str | None]]:  # fmt: skip
+        check_options(dict(options), StoreOptions)
+        llm_string, namespace = options.get("llm_string", ""), options.get("namespace")
+
+        def flow() -> Flow[list[str | None]]:
+            ttl = options.get("ttl_seconds")
+            key = yield from self._core.store(parts(), llm_string, gens(), namespace, ttl)
+            return [key]
+
+        return self._store("store", namespace, flow, 1)
+
+    def _store_text(
+        self, text: str, answer: Answer, options: StoreOptions
+    ) -> _Job[list[str | None]]:
+        parts = PromptParts(text, options.get("context", ""))
+        return self._store_one(lambda: parts, lambda: to_generations(answer), options)
+
+    def _store_many(
+        self, items: Iterable[tuple[str, Answer]], options: StoreOptions
+    ) -> _Job[list[str | None]]:
+        check_options(dict(options), StoreOptions)
+        batch, context = list(items), options.get("context", "")
+        llm_string, namespace = options.get("llm_string", ""), options.get("namespace")
+
+        def flow() -> Flow[list[str | None]]:
+            parts = [(PromptParts(text, context), to_generations(a)) for text, a in batch]
+            ttl = options.get("ttl_seconds")
+            return self._core.store_many(parts, llm_string, namespace, ttl)
+
+        return self._store("store_many", namespace, flow, len(batch))
+
+    def _admin(
+        self,
+        name: str,
+        flow: Callable[[], Flow[T]],
+        namespace: str | None = None,
+        scoped: bool = False,
+    ) -> _Job[T]:
+        return _Job(name, "admin", namespace, flow, _entries, _reraise, scoped)
+
+    def _clear(self, kwargs: dict[str, Any]) -> _Job[int]:
+        scoped = not kwargs.get("all_namespaces")
+        flow = lambda: self._core.clear(**kwargs)  # noqa: E731
+        return self._admin("clear", flow, kwargs.get("namespace"), scoped)
+
+    # -- direct API -------------------------------------------------------------------
 
     @property
     def engine(self) -> tuple[str | None, int | None]:
@@ -171,256 +284,104 @@ class ValkeySemanticCache(BaseCache):
         when the index is first checked)."""
         return self._core.engine_info()
 
-    def _observe(
-        self, name: str, kind: str, namespace: str | None, *, scoped: bool = True
-    ) -> AbstractContextManager[Operation]:
-        """The span of one operation; ``scoped=False``: it spans no single namespace (a bad
-        namespace is left to the flow, which rejects it inside the fail-open boundary)."""
-        valid = namespace is None or isinstance(namespace, str)
-        ns = self._core.namespace_tag(namespace) if scoped and valid else None
-        return self._telemetry.operation(name, kind, self._core.engine_info()[0], ns)
-
-    def _lookup(self, parts: Callable[[], PromptParts], llm_string: str, namespace: str | None,
-                threshold: float | None) -> CacheLookup:  # fmt: skip
-        with self._observe("lookup", "lookup", namespace) as op:
-            try:
-                flow = self._core.lookup(parts(), llm_string, namespace, threshold)
-                result = self._sync(flow)
-            except Exception as exc:
-                result = self._lookup_failed(exc)
-            op.looked_up(result)
-            return result
-
-    async def _alookup(self, parts: Callable[[], PromptParts], llm_string: str,
-                       namespace: str | None, threshold: float | None) -> CacheLookup:  # fmt: skip
-        with self._observe("lookup", "lookup", namespace) as op:
-            try:
-                flow = self._core.lookup(parts(), llm_string, namespace, threshold)
-                result = await self._async(flow)
-            except Exception as exc:
-                result = self._lookup_failed(exc)
-            op.looked_up(result)
-            return result
-
-    def _store(self, flow: Callable[[], Flow[str | None]], namespace: str | None) -> str | None:
-        with self._observe("store", "store", namespace) as op:
-            try:
-                key = self._sync(flow())
-            except Exception as exc:
-                self._store_failed(exc, op)
-                return None
-            op.stored(key is not None, key is None)
-            return key
-
-    async def _astore(
-        self, flow: Callable[[], Flow[str | None]], namespace: str | None
-    ) -> str | None:
-        with self._observe("store", "store", namespace) as op:
-            try:
-                key = await self._async(flow())
-            except Exception as exc:
-                self._store_failed(exc, op)
-                return None
-            op.stored(key is not None, key is None)
-            return key
-
-    def _stored_many(self, op: Operation, keys: list[str | None]) -> list[str | None]:
-        written = sum(k is not None for k in keys)
-        op.stored(written, len(keys) - written)
-        return keys
-
-    # -- direct API -------------------------------------------------------------------
-
-    def search(
-        self,
-        text: str,
-        *,
-        llm_string: str = "",
-        context: str = "",
-        namespace: str | None = None,
-        similarity_threshold: float | None = None,
-    ) -> CacheLookup:
+    def search(self, text: str, **options: Unpack[SearchOptions]) -> CacheLookup:
         """Look ``text`` up; the result tells hit or miss, similarity and timings."""
-        parts = PromptParts(text, context)
-        return self._lookup(lambda: parts, llm_string, namespace, similarity_threshold)
+        return self._call(self._search(text, options))
 
-    async def asearch(
-        self,
-        text: str,
-        *,
-        llm_string: str = "",
-        context: str = "",
-        namespace: str | None = None,
-        similarity_threshold: float | None = None,
-    ) -> CacheLookup:
+    async def asearch(self, text: str, **options: Unpack[SearchOptions]) -> CacheLookup:
         """Async :meth:`search`."""
-        parts = PromptParts(text, context)
-        return await self._alookup(lambda: parts, llm_string, namespace, similarity_threshold)
+        return await self._acall(self._search(text, options))
 
-    def check(self, text: str, **kwargs: Any) -> CacheHit | None:
+    def check(self, text: str, **options: Unpack[SearchOptions]) -> CacheHit | None:
         """The hit for ``text``, or None (same keywords as :meth:`search`)."""
-        return self.search(text, **kwargs).hit
+        return self._call(self._search(text, options)).hit
 
-    async def acheck(self, text: str, **kwargs: Any) -> CacheHit | None:
+    async def acheck(self, text: str, **options: Unpack[SearchOptions]) -> CacheHit | None:
         """Async :meth:`check`."""
-        return (await self.asearch(text, **kwargs)).hit
+        return (await self._acall(self._search(text, options))).hit
 
-    def store(
-        self,
-        text: str,
-        answer: Answer,
-        *,
-        llm_string: str = "",
-        context: str = "",
-        namespace: str | None = None,
-        ttl_seconds: int | None = None,
-    ) -> str | None:
+    def store(self, text: str, answer: Answer, **options: Unpack[StoreOptions]) -> str | None:
         """Store ``answer`` for ``text``; returns the entry key, or None if not stored."""
-        return self._store(
-            lambda: self._core.store(
-                PromptParts(text, context), llm_string, to_generations(answer),
-                namespace, ttl_seconds,
-            ),
-            namespace,
-        )  # fmt: skip
+        return self._call(self._store_text(text, answer, options))[0]
 
     async def astore(
-        self,
-        text: str,
-        answer: Answer,
-        *,
-        llm_string: str = "",
-        context: str = "",
-        namespace: str | None = None,
-        ttl_seconds: int | None = None,
+        self, text: str, answer: Answer, **options: Unpack[StoreOptions]
     ) -> str | None:
         """Async :meth:`store`."""
-        return await self._astore(
-            lambda: self._core.store(
-                PromptParts(text, context), llm_string, to_generations(answer),
-                namespace, ttl_seconds,
-            ),
-            namespace,
-        )  # fmt: skip
+        return (await self._acall(self._store_text(text, answer, options)))[0]
 
     def store_many(
-        self,
-        items: Iterable[tuple[str, Answer]],
-        *,
-        llm_string: str = "",
-        context: str = "",
-        namespace: str | None = None,
-        ttl_seconds: int | None = None,
+        self, items: Iterable[tuple[str, Answer]], **options: Unpack[StoreOptions]
     ) -> list[str | None]:
         """Bulk warm-up: one batch embedding call and pipelined writes; keys in order."""
-        batch = list(items)
-        with self._observe("store_many", "store", namespace) as op:
-            try:
-                flow = self._core.store_many(
-                    _batch(batch, context), llm_string, namespace, ttl_seconds
-                )
-                return self._stored_many(op, self._sync(flow))
-            except Exception as exc:
-                self._store_failed(exc, op, len(batch))
-                return [None] * len(batch)
+        return self._call(self._store_many(items, options))
 
     async def astore_many(
-        self,
-        items: Iterable[tuple[str, Answer]],
-        *,
-        llm_string: str = "",
-        context: str = "",
-        namespace: str | None = None,
-        ttl_seconds: int | None = None,
+        self, items: Iterable[tuple[str, Answer]], **options: Unpack[StoreOptions]
     ) -> list[str | None]:
         """Async :meth:`store_many`."""
-        batch = list(items)
-        with self._observe("store_many", "store", namespace) as op:
-            try:
-                flow = self._core.store_many(
-                    _batch(batch, context), llm_string, namespace, ttl_seconds
-                )
-                return self._stored_many(op, await self._async(flow))
-            except Exception as exc:
-                self._store_failed(exc, op, len(batch))
-                return [None] * len(batch)
+        return await self._acall(self._store_many(items, options))
 
     @property
-    def hnsw_ef_runtime(self) -> int:
-        """The EF_RUNTIME of the next semantic lookup: ``hnsw_ef_runtime`` if set, else
-        fitted to the index size this cache last read (FT.INFO ``num_docs``)."""
+    def ef_runtime_in_force(self) -> int:
+        """The EF_RUNTIME of the next semantic lookup: the ``hnsw_ef_runtime`` setting if
+        given, else fitted to the index size this cache last read (FT.INFO ``num_docs``)."""
         return self._core.ef_runtime()
 
     def stats(self) -> CacheStats:
-        """Counters: lookups, hits (exact ones too), misses, errors, skipped, stores."""
+        """Counters: lookups as hits, misses, skipped and errors; stores; see CacheStats."""
         return self._core.stats()
 
     def reset_stats(self) -> None:
-        self._core.reset_stats()
+        self._core.counters.reset()
 
     # -- LangChain BaseCache ----------------------------------------------------------
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
-        result = self._lookup(lambda: self._split(prompt), llm_string, None, None)
-        return result.hit.generations if result.hit else None
+        return _generations(self._call(self._lookup(lambda: self._split(prompt), llm_string)))
 
     async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
-        result = await self._alookup(lambda: self._split(prompt), llm_string, None, None)
-        return result.hit.generations if result.hit else None
+        job = self._lookup(lambda: self._split(prompt), llm_string)
+        return _generations(await self._acall(job))
+
+    def _update(self, prompt: str, llm_string: str, value: RETURN_VAL_TYPE) -> _Job[Any]:
+        parts = lambda: self._split(prompt)  # noqa: E731
+        return self._store_one(parts, lambda: list(value), {"llm_string": llm_string})
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        self._store(
-            lambda: self._core.store(self._split(prompt), llm_string, list(return_val)), None
-        )
+        self._call(self._update(prompt, llm_string, return_val))
 
     async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        await self._astore(
-            lambda: self._core.store(self._split(prompt), llm_string, list(return_val)), None
-        )
+        await self._acall(self._update(prompt, llm_string, return_val))
 
     def clear(self, **kwargs: Any) -> None:
         """Delete this cache's entries in its namespace (``namespace=`` another one,
         ``all_namespaces=True`` every one); the index stays. Errors propagate."""
-        scoped = not kwargs.get("all_namespaces")
-        with self._observe("clear", "admin", kwargs.get("namespace"), scoped=scoped) as op:
-            op.set(ENTRIES, self._sync(self._core.clear(**kwargs)))
+        self._call(self._clear(kwargs))
 
     async def aclear(self, **kwargs: Any) -> None:
         """Async :meth:`clear`."""
-        scoped = not kwargs.get("all_namespaces")
-        with self._observe("clear", "admin", kwargs.get("namespace"), scoped=scoped) as op:
-            op.set(ENTRIES, await self._async(self._core.clear(**kwargs)))
+        await self._acall(self._clear(kwargs))
 
     def forget(self, key: str) -> bool:
         """Delete one entry by its key (``CacheHit.key``), e.g. when a user reports the served
         answer as wrong: the next such question misses and stores a fresh answer. Returns
         whether it existed; a key outside this cache's prefix is an InvalidInputError."""
-        with self._observe("forget", "admin", None, scoped=False) as op:
-            existed = self._sync(self._core.forget(key))
-            op.set(ENTRIES, int(existed))
-            return existed
+        return self._call(self._admin("forget", lambda: self._core.forget(key)))
 
     async def aforget(self, key: str) -> bool:
         """Async :meth:`forget`."""
-        with self._observe("forget", "admin", None, scoped=False) as op:
-            existed = await self._async(self._core.forget(key))
-            op.set(ENTRIES, int(existed))
-            return existed
+        return await self._acall(self._admin("forget", lambda: self._core.forget(key)))
 
     # -- index administration ---------------------------------------------------------
 
     def drop_index(self) -> int:
         """Drop the index and delete every entry of it; returns the entries deleted."""
-        with self._observe("drop_index", "admin", None, scoped=False) as op:
-            deleted = self._sync(self._core.drop())
-            op.set(ENTRIES, deleted)
-            return deleted
+        return self._call(self._admin("drop_index", self._core.drop))
 
     async def adrop_index(self) -> int:
-        with self._observe("drop_index", "admin", None, scoped=False) as op:
-            deleted = await self._async(self._core.drop())
-            op.set(ENTRIES, deleted)
-            return deleted
+        """Async :meth:`drop_index`."""
+        return await self._acall(self._admin("drop_index", self._core.drop))
 
     def close(self) -> None:
         if self._client is not None:
@@ -429,10 +390,6 @@ class ValkeySemanticCache(BaseCache):
     async def aclose(self) -> None:
         if self._aclients is not None:
             await self._aclients.aclose()
-
-
-def _batch(items: list[tuple[str, Answer]], context: str) -> list[tuple[PromptParts, Any]]:
-    return [(PromptParts(text, context), to_generations(answer)) for text, answer in items]
 
 
 __all__: Sequence[str] = ("CacheSettings", "ValkeySemanticCache")

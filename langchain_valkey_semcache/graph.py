@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
@@ -25,11 +25,24 @@ from typing_extensions import TypedDict
 from ._entry import CacheLookup
 from ._prompt import split_messages
 from .cache import ValkeySemanticCache
+from .names import TIMING_CACHE_SEARCH, TIMING_EMBEDDING, TIMING_VECTOR_SEARCH, TIMING_VERIFICATION
 
-try:  # set by LangGraph while a run resumes after an interrupt
-    from langgraph._internal._constants import CONFIG_KEY_RESUMING
-except ImportError:  # pragma: no cover - older/newer layouts
-    CONFIG_KEY_RESUMING = "__pregel_resuming"
+# The configurable key LangGraph sets while a run resumes after an interrupt. LangGraph
+# exports no public name for it; tests/unit/test_graph_names.py pins it to LangGraph's own.
+RESUMING_KEY = "__pregel_resuming"
+
+
+class _Question(NamedTuple):
+    text: str
+    context: str
+    position: int  # of the human message in the state's messages
+
+
+class _Answer(NamedTuple):
+    text: str
+    context: str
+    message: AIMessage
+
 
 Scope = Literal["conversation", "question"]
 
@@ -81,13 +94,13 @@ class SemanticCacheNodes:
 
     # -- what is asked and what would be stored ------------------------------------------
 
-    def _question(self, messages: Sequence[BaseMessage]) -> tuple[str, str, int] | None:
-        """(question text, context, index of the human message) of the latest question."""
+    def _question(self, messages: Sequence[BaseMessage]) -> _Question | None:
+        """The latest question: its text, context and the index of its human message."""
         for i in range(len(messages) - 1, -1, -1):
             if isinstance(messages[i], HumanMessage):
                 parts = split_messages([_plain(m) for m in messages[: i + 1]])
                 context = parts.context if self.scope == "conversation" else ""
-                return parts.text, context, i
+                return _Question(parts.text, context, i)
         return None
 
     def _store_kwargs(self, config: RunnableConfig | None) -> dict[str, Any]:
@@ -111,10 +124,10 @@ class SemanticCacheNodes:
     def _lookup_update(self, result: CacheLookup, start: float) -> dict[str, Any]:
         t = result.timings
         timings = {
-            "cache_search": _ms(start),
-            "embedding": t.embedding_ms,
-            "vector_search": t.search_ms,
-            "verification": t.verify_ms,
+            TIMING_CACHE_SEARCH: _ms(start),
+            TIMING_EMBEDDING: t.embedding_ms,
+            TIMING_VECTOR_SEARCH: t.search_ms,
+            TIMING_VERIFICATION: t.verify_ms,
         }
         if result.hit is None:
             return self._miss(result.best_similarity, timings)
@@ -139,12 +152,12 @@ class SemanticCacheNodes:
             "cache_resumed": False,
         }
 
-    def _answer(self, state: SemanticCacheState, config: RunnableConfig | None) -> Any:
-        """(text, context, final AI message) to store, or None when nothing may be stored."""
+    def _answer(self, state: SemanticCacheState, config: RunnableConfig | None) -> _Answer | None:
+        """The question and final AI message to store, or None when nothing may be stored."""
         if (
             state.get("cache_hit")
             or state.get("cache_resumed")
-            or _configurable(config).get(CONFIG_KEY_RESUMING)
+            or _configurable(config).get(RESUMING_KEY)
         ):
             return None  # served from the cache, or a run resumed after an interrupt
         messages = list(state.get("messages") or [])
@@ -157,12 +170,12 @@ class SemanticCacheNodes:
             or final.tool_calls
             or final.invalid_tool_calls
             or not final.text.strip()
-            or messages.index(final) <= asked[2]
+            or messages.index(final) <= asked.position
             or (self.should_cache is not None and not self.should_cache(final))
         ):
             return None
         stored = final.model_copy(update={"id": None})
-        return asked[0], asked[1], stored
+        return _Answer(asked.text, asked.context, stored)
 
     # -- the nodes -------------------------------------------------------------------------
 
@@ -170,31 +183,33 @@ class SemanticCacheNodes:
         start = time.perf_counter()
         asked = self._question(list(state.get("messages") or []))
         if asked is None:
-            return self._miss(None, {"cache_search": _ms(start)})
-        result = self.cache.search(asked[0], context=asked[1], **self._lookup_kwargs(config))
+            return self._miss(None, {TIMING_CACHE_SEARCH: _ms(start)})
+        result = self.cache.search(asked.text, context=asked.context, **self._lookup_kwargs(config))
         return self._lookup_update(result, start)
 
     async def alookup(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
         start = time.perf_counter()
         asked = self._question(list(state.get("messages") or []))
         if asked is None:
-            return self._miss(None, {"cache_search": _ms(start)})
-        result = await self.cache.asearch(asked[0], context=asked[1], **self._lookup_kwargs(config))
+            return self._miss(None, {TIMING_CACHE_SEARCH: _ms(start)})
+        kwargs = self._lookup_kwargs(config)
+        result = await self.cache.asearch(asked.text, context=asked.context, **kwargs)
         return self._lookup_update(result, start)
 
     def write(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
         start = time.perf_counter()
         answer = self._answer(state, config)
         if answer is not None:
-            self.cache.store(answer[0], answer[2], context=answer[1], **self._store_kwargs(config))
+            kwargs = self._store_kwargs(config)
+            self.cache.store(answer.text, answer.message, context=answer.context, **kwargs)
         return {"cache_timings": {"cache_store": _ms(start)}}
 
     async def awrite(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
         start = time.perf_counter()
         answer = self._answer(state, config)
         if answer is not None:
-            text, context, message = answer
-            await self.cache.astore(text, message, context=context, **self._store_kwargs(config))
+            kwargs = self._store_kwargs(config)
+            await self.cache.astore(answer.text, answer.message, context=answer.context, **kwargs)
         return {"cache_timings": {"cache_store": _ms(start)}}
 
     @staticmethod
@@ -226,7 +241,7 @@ def _timed(agent: Runnable[Any, Any]) -> Runnable[Any, Any]:
             **update.get("cache_timings", {}),
             "agent_invocation": _ms(start),
         }
-        if _configurable(config).get(CONFIG_KEY_RESUMING):  # its answer depends on a human reply
+        if _configurable(config).get(RESUMING_KEY):  # its answer depends on a human reply
             update["cache_resumed"] = True
         return update
 

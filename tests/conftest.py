@@ -7,9 +7,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-import valkey
 
-from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache.engine import LocalEngine
 
 # The integration suite runs on the search module named by SEMCACHE_SEARCH_MODULE (a path
@@ -40,14 +38,17 @@ def engine() -> Iterator[LocalEngine]:
 
 
 def engine_name(url: str) -> str | None:
-    """Which search module a server runs, told by FT.INFO's shape (as the cache does)."""
-    client = valkey.Valkey.from_url(url)
+    """Which search module a server runs, as a cache learns it (``ValkeySemanticCache.engine``)."""
+    from langchain_valkey_semcache import ValkeySemanticCache
+    from tests.support import TableEmbeddings
+
     name = f"probe_{uuid.uuid4().hex[:8]}"
-    client.execute_command(*proto.create_index(proto.IndexSpec(name, f"{name}:", 2, 16, 10)))
+    cache = ValkeySemanticCache(TableEmbeddings(dims=2), url=url, index_name=name, dims=2)
     try:
-        return proto.parse_info(client.execute_command(*proto.info_index(name))).engine
+        return cache.engine[0]
     finally:
-        client.execute_command(*proto.drop_index(name))
+        cache.drop_index()
+        cache.close()
 
 
 @pytest.fixture(scope="session")

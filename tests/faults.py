@@ -72,5 +72,8 @@ class Clock:
     def monotonic(self) -> float:
         return time.monotonic() + self.offset
 
+    def wall(self) -> float:
+        return time.time()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)

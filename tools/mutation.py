@@ -5,7 +5,7 @@ each target file its own copy under ``build/mutation/<file>/`` with a ``[tool.mu
 section naming only that file and the tests that exercise it, runs ``mutmut run`` there
 within a time cap, and prints one table of killed / survived / not checked per file.
 
-    python tools/mutation.py [--cap-seconds 900] [--max-children 2] [--only _core.py] [--resume]
+    python tools/mutation.py [--cap-seconds 900] [--max-children 2] [--only _flows.py] [--resume]
 
 A capped run reports the mutants it checked: "not checked" counts the rest. Surviving
 mutants are listed with ``mutmut results`` / ``mutmut show NAME`` inside the work folder.
@@ -27,20 +27,42 @@ PACKAGE = "langchain_valkey_semcache"
 
 # Target file -> the tests that exercise it (the relevant subset: mutation runs are CPU-heavy;
 # the slow load, hostile-input and shipped-defaults tests are left to the suite itself).
-PLAN: dict[str, list[str]] = {
-    "_protocol.py": [
-        "tests/unit/test_protocol.py", "tests/unit/test_parser_properties.py",
-        "tests/integration/test_malformed_replies.py", "tests/integration/test_cache.py",
+# The pure modules (the flows' rooms and the protocol package) are measured against the unit
+# tests alone: scripted replies, no server, about a second per mutant. The integration suite
+# kills more of them; ``--with-engine`` adds the integration tests that exercise each.
+UNIT = [
+    "tests/unit/test_flows.py",
+    "tests/unit/test_flows_exact.py",
+    "tests/unit/test_inspect_flows.py",
+    "tests/unit/test_stats.py",
+    "tests/unit/test_ef.py",
+    "tests/unit/test_protocol.py",
+    "tests/unit/test_parser_properties.py",
+    "tests/unit/test_admin_contract.py",
+    "tests/unit/test_commands.py",
+]
+ENGINE_TESTS: dict[str, list[str]] = {
+    "_protocol/replies.py": ["tests/integration/test_malformed_replies.py"],
+    "_protocol/errors.py": ["tests/integration/test_failures.py"],
+    "_flows.py": [
+        "tests/integration/test_cache.py",
         "tests/integration/test_failures.py",
+        "tests/integration/test_batch_and_verifier.py",
     ],
-    "_core.py": [
-        "tests/integration/test_cache.py", "tests/integration/test_faults.py",
-        "tests/integration/test_failures.py", "tests/integration/test_batch_and_verifier.py",
-        "tests/integration/test_malformed_replies.py",
-        # engine facts, cluster spread check, EF_RUNTIME fitting: their own tests
-        "tests/integration/test_engine_choice.py", "tests/integration/test_cluster.py",
-        "tests/integration/test_ef_runtime.py", "tests/unit/test_ef.py",
+    "_index.py": [
+        "tests/integration/test_engine_choice.py",
+        "tests/integration/test_cluster.py",
+        "tests/integration/test_ef_runtime.py",
     ],
+    "_stats.py": ["tests/integration/test_telemetry.py", "tests/integration/test_failures.py"],
+}
+PLAN: dict[str, list[str]] = {
+    "_protocol/commands.py": UNIT,
+    "_protocol/replies.py": UNIT,
+    "_protocol/errors.py": UNIT,
+    "_flows.py": UNIT,
+    "_index.py": UNIT,
+    "_stats.py": UNIT,
     "guards.py": ["tests/unit/test_guards.py", "tests/integration/test_minilm.py"],
     "cache.py": [
         "tests/integration/test_cache.py", "tests/integration/test_langchain.py",
@@ -95,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--only", action="append", choices=sorted(PLAN))
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "mutation")
+    parser.add_argument("--with-engine", action="store_true",
+                        help="add the integration tests of the pure modules (slow)")  # fmt: skip
     parser.add_argument("--resume", action="store_true",
                         help="continue a capped run in its work folder (the code must not "
                         "have changed since)")  # fmt: skip
@@ -105,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"engine: {env.get('SEMCACHE_SEARCH_MODULE', 'redisearch')}", file=sys.stderr)
     rows = []
     for target in args.only or list(PLAN):
-        work = _workdir(target, PLAN[target], args.workdir, args.resume)
+        tests = PLAN[target] + (ENGINE_TESTS.get(target, []) if args.with_engine else [])
+        work = _workdir(target, tests, args.workdir, args.resume)
         started = time.monotonic()
         command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)]
         try:

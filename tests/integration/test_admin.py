@@ -316,3 +316,57 @@ def test_with_the_caches_acl_user(
     code, out, err = admin("drop-index", *base, "--yes")
     assert code == 0 and json.loads(out) == {"dropped": True, "deleted": 1}, err
     root.execute_command("ACL", "DELUSER", user)
+
+
+def test_clear_on_a_missing_index_exits_like_every_command(engine: LocalEngine) -> None:
+    code, _, err = admin("clear", "--url", engine.url, "--index", "no_such_index",
+                         "--all-namespaces", "--yes")  # fmt: skip
+    assert code == 1 and "no index 'no_such_index'" in one_line_error(err)
+
+
+def test_info_shows_the_ef_runtime_in_force(
+    engine: LocalEngine, index_name: str, filled: ValkeySemanticCache
+) -> None:
+    code, out, _ = admin("info", "--url", engine.url, "--index", index_name, "--json")
+    assert code == 0 and json.loads(out)["ef_runtime_per_query"] == filled.ef_runtime_in_force
+
+
+def test_a_failing_embedding_model_is_one_line_without_third_party_traceback(
+    engine: LocalEngine,
+    index_name: str,
+    filled: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    """Bedrock without credentials: langchain_aws logs the failure with its traceback
+    (43 lines) before raising; the command prints one line that names --embedding-model."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_REGION", "us-west-2")
+    base = ("--url", engine.url, "--index", index_name)
+    code, _, err = admin("search", NEAR, *base, "--embedding-model", "amazon.titan-embed-text-v2:0")
+    assert code == 4 and "--embedding-model" in one_line_error(err)
+    assert [r.name for r in caplog.records if r.name.startswith("langchain_aws")] == []
+
+
+def test_search_on_a_local_384_d_index_needs_no_bedrock(
+    engine: LocalEngine, index_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_valkey_semcache import admin as admin_module
+
+    monkeypatch.delenv("EMBEDDING_MODEL_ID", raising=False)
+    chosen: list[str] = []
+
+    def embeddings(args: Any, dim: int | None) -> TableEmbeddings:
+        chosen.append(args.embedding_model or admin_module._default_model(dim))
+        return TableEmbeddings(dims=384)
+
+    monkeypatch.setattr(admin_module, "_embeddings", embeddings)
+    cache = ValkeySemanticCache(TableEmbeddings(dims=384), url=engine.url, index_name=index_name)
+    assert cache.store(Q, "a")
+    code, _, _ = admin("search", Q, "--url", engine.url, "--index", index_name)
+    assert code == 0 and chosen == ["local-minilm"]

@@ -10,7 +10,7 @@ import valkey
 
 from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache import _protocol as proto
-from langchain_valkey_semcache._core import ef_for
+from langchain_valkey_semcache._index import ef_for
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.conftest import Api
 from tests.support import TableEmbeddings
@@ -67,28 +67,28 @@ async def test_ef_runtime_follows_the_index_size(
 ) -> None:
     cache = make(engine, index_name, index_check_interval_seconds=0)
     other = make(engine, index_name, index_check_interval_seconds=3600)
-    assert cache.hnsw_ef_runtime == other.hnsw_ef_runtime == ef_for(0, DIMS, K)
+    assert cache.ef_runtime_in_force == other.ef_runtime_in_force == ef_for(0, DIMS, K)
     await Api(cache, mode).search("asked before the fill")  # learns the empty index's size
-    assert cache.hnsw_ef_runtime == ef_for(0, DIMS, K)
+    assert cache.ef_runtime_in_force == ef_for(0, DIMS, K)
     n = 10_001  # past the first step
     assert ef_for(n, DIMS, K) > ef_for(n - 1, DIMS, K), "the test needs two different steps"
     # Another process fills the index: its own stores count at once, without an FT.INFO.
     keys = other.store_many([(f"question number {i}", "a") for i in range(n)])
     assert None not in keys
-    assert other.hnsw_ef_runtime == ef_for(n, DIMS, K)
+    assert other.ef_runtime_in_force == ef_for(n, DIMS, K)
     # This cache re-reads the size from FT.INFO (interval 0) and sends the wider beam.
     wait_docs(engine.url, index_name, n)
     slowlog.slowlog_reset()
     await Api(cache, mode).search("a question nobody stored")
-    assert cache.hnsw_ef_runtime == ef_for(n, DIMS, K)
+    assert cache.ef_runtime_in_force == ef_for(n, DIMS, K)
     assert sent_ef(slowlog)[-1] == ef_for(n, DIMS, K)
     # Overwrites add nothing; a forgotten entry leaves (back below the step).
     other.store_many([(f"question number {i}", "b") for i in range(100)])
     other.store("question number 1", "c")
-    assert other._core._size == n
+    assert other._core.index.size == n
     assert other.forget(str(keys[0]))
-    assert other._core._size == n - 1
-    assert other.hnsw_ef_runtime == ef_for(n - 1, DIMS, K)
+    assert other._core.index.size == n - 1
+    assert other.ef_runtime_in_force == ef_for(n - 1, DIMS, K)
 
 
 async def test_pinned_ef_runtime_is_sent_as_set(
@@ -99,6 +99,6 @@ async def test_pinned_ef_runtime_is_sent_as_set(
     await api.store("what is a cache", "a")
     slowlog.slowlog_reset()
     await api.search("what is a semantic cache")
-    assert cache.hnsw_ef_runtime == 77
+    assert cache.ef_runtime_in_force == 77
     sent = sent_ef(slowlog)  # RediSearch repeats a short BATCHES answer with its own plan
     assert sent and set(sent) == {77}

@@ -57,7 +57,7 @@ async def test_engine_learned_by_what_it_accepts(
     await api.store("q", "answer")
     hit = await api.check("like q")
     assert hit is not None and not hit.exact and hit.answer == "answer"
-    facts = cache._core.engine
+    facts = cache._core.index.engine
     assert facts.listed is True and facts.name == search_engine
     assert facts.hybrid_policy is (search_engine == proto.REDISEARCH)
     assert cache.stats().errors == 0

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from langchain_valkey_semcache import CacheUnavailableError, ValkeySemanticCache
+from langchain_valkey_semcache import CacheUnavailableError, ValkeySemanticCache, names
 from langchain_valkey_semcache.engine import LocalEngine, free_port
 from langchain_valkey_semcache.graph import with_semantic_cache
 from tests.conftest import Api
@@ -109,7 +109,8 @@ async def test_hit_and_miss(engine: LocalEngine, index_name: str, otel: Otel, mo
     assert miss.attributes["semcache.hit"] is False
     assert miss.attributes["semcache.nearest_similarity"] == pytest.approx(0.5, abs=1e-3)
     [store] = otel.finished("semcache.store")
-    assert store.attributes["semcache.entries"] == 1
+    entries = store.attributes["semcache.entries"]
+    assert type(entries) is int and entries == 1  # a count, never the bool True
 
     assert otel.count("semcache.lookups", semcache_outcome="exact_hit") == 1
     assert otel.count("semcache.lookups", semcache_outcome="semantic_hit") == 1
@@ -261,3 +262,28 @@ async def test_graph_node_spans_nest_under_the_run(
     for span in lookups + stores:
         assert span.parent is not None and span.parent.span_id == run_id
         assert span.context.trace_id == run.get_span_context().trace_id
+
+
+async def test_stats_and_metrics_count_the_same_outcomes(
+    engine: LocalEngine, index_name: str, otel: Otel, mode: str
+) -> None:
+    """One accounting: stats() and semcache.lookups / semcache.stores from the same
+    outcomes; hits, misses, skips and errors apart in both."""
+    cache = _cache(engine.url, index_name, otel, max_answer_bytes=2000)
+    api = Api(cache, mode)
+    await api.store(Q, "answer")
+    await api.store(NEAR, "y" * 5000)  # too large: skipped
+    await api.search(Q)  # exact hit
+    await api.search(NEAR)  # semantic hit
+    await api.search(FAR)  # miss
+    await api.search("   ")  # skipped
+    await api.search(Q, similarity_threshold=2.0)  # error (fails open)
+    s = cache.stats()
+    lookups = {o: otel.count("semcache.lookups", semcache_outcome=o) for o in names.LOOKUP_OUTCOMES}
+    assert lookups == {"exact_hit": s.exact_hits, "semantic_hit": s.hits - s.exact_hits,
+                       "miss": s.misses, "skipped": s.skipped, "error": s.errors}  # fmt: skip
+    assert lookups == {"exact_hit": 1, "semantic_hit": 1, "miss": 1, "skipped": 1, "error": 1}
+    assert s.lookups == sum(lookups.values()) == 5
+    stores = {o: otel.count("semcache.stores", semcache_outcome=o) for o in names.STORE_OUTCOMES}
+    assert stores == {"stored": s.stores, "skipped": s.store_skipped, "error": s.store_errors}
+    assert stores == {"stored": 1, "skipped": 1, "error": 0}

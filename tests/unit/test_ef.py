@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from langchain_valkey_semcache import CacheConfig, ConfigurationError, ValkeySemanticCache
-from langchain_valkey_semcache._core import ef_for
+from langchain_valkey_semcache._index import ef_for
 from tests.support import TableEmbeddings
 
 K = 3
@@ -35,5 +35,5 @@ def test_config_takes_none_or_a_bounded_int() -> None:
 def test_the_cache_fits_the_beam_to_its_own_dimension(dims: int) -> None:
     # No connection is made until the first call; the size is unknown: the widest beam.
     cache = ValkeySemanticCache(TableEmbeddings(dims=dims), url="valkey://127.0.0.1:1", dims=dims)
-    assert cache.hnsw_ef_runtime == ef_for(None, dims, K)
+    assert cache.ef_runtime_in_force == ef_for(None, dims, K)
     assert ef_for(None, 1024, K) > ef_for(None, 384, K)

@@ -218,8 +218,10 @@ def test_encode_vector_little_endian_float32() -> None:
 
 
 def test_entry_round_trip() -> None:
-    mapping = proto.entry_mapping(prompt="q", answer="[]", part="p1", ns="n1", vector=b"v",
-                                  expires_at=None)  # fmt: skip
+    hset, ttl = proto.write_entry("k", prompt="q", answer="[]", part="p1", ns="n1", vector=b"v",
+                                  expires_at=None, ttl_seconds=None)  # fmt: skip
+    assert hset[:2] == ("HSET", "k") and ttl == ("PERSIST", "k")
+    mapping = dict(zip(hset[2::2], hset[3::2], strict=True))
     reply = [str(mapping[f]).encode() for f in proto.ENTRY_FIELDS]
     entry = proto.parse_entry(reply)
     assert entry == proto.StoredEntry("q", "[]", "p1", "n1", math.inf)

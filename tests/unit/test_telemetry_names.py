@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from langchain_valkey_semcache import _telemetry
+from langchain_valkey_semcache import names as _telemetry
 
 OBSERVABILITY = (Path(__file__).parents[2] / "docs" / "observability.md").read_text()
 

@@ -1,63 +1,23 @@
-"""The one place that speaks FT.* and decodes server replies.
-
-Pure functions: they build command tuples and parse replies into typed values; they do
-no I/O. Only the portable dialect shared by valkey-search 1.x and RediSearch 2.x is
-emitted (DIALECT 2, TAG values of ``[A-Za-z0-9_]`` only, no SORTBY, no TEXT fields).
-"""
+"""Server replies parsed into typed values (a malformed reply is a ProtocolError)."""
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import valkey.exceptions as vex
-
-from ._errors import (
-    CacheUnavailableError,
-    ConfigurationError,
-    EmbeddingError,
-    IndexMismatchError,
-    NoSearchModuleError,
-    ProtocolError,
-    SemanticCacheError,
+from .._errors import IndexMismatchError, ProtocolError
+from .commands import (
+    _SCORE,
+    ANSWER,
+    ENTRY_FIELDS,
+    EXPIRES,
+    PROMPT,
+    REDISEARCH,
+    SCHEMA_FIELDS,
+    VALKEY_SEARCH,
+    IndexSpec,
 )
-
-# Hash fields of one entry. The first three are indexed.
-PART = "part"
-NS = "ns"
-VEC = "vec"
-PROMPT = "prompt"
-ANSWER = "answer"
-EXPIRES = "expires_at"
-ENTRY_FIELDS = (PROMPT, ANSWER, PART, NS, EXPIRES)
-SCHEMA_FIELDS = frozenset({PART, NS, VEC})
-
-_SCORE = "score"
-_TAG_VALUE = re.compile(r"^[A-Za-z0-9_]{1,128}$")
-REDISEARCH = "redisearch"
-VALKEY_SEARCH = "valkey-search"
-
-
-class IndexMissingError(SemanticCacheError):
-    """The index does not exist (internal: the cache creates it)."""
-
-
-class IndexExistsError(SemanticCacheError):
-    """FT.CREATE found an index of that name (internal: the cache verifies it)."""
-
-
-@dataclass(frozen=True)
-class IndexSpec:
-    """What the index of one cache looks like."""
-
-    name: str
-    prefix: str
-    dim: int
-    m: int
-    ef_construction: int
 
 
 @dataclass(frozen=True)
@@ -118,130 +78,6 @@ class Engine:
     hybrid_policy: bool = False  # accepted RediSearch's ``HYBRID_POLICY BATCHES``
 
 
-def tag(value: str) -> str:
-    """Return ``value`` as a TAG literal, refusing anything the query parser could read."""
-    if not _TAG_VALUE.match(value):
-        raise ValueError(f"TAG values must match [A-Za-z0-9_]{{1,128}}, got {value!r}")
-    return value
-
-
-def encode_vector(vector: Sequence[float], dim: int | None) -> bytes:
-    """Pack a vector as little-endian FLOAT32, rejecting NaN, inf, zero or wrong length."""
-    import numpy as np
-
-    try:
-        arr = np.asarray(vector, dtype="<f4")
-    except (TypeError, ValueError) as exc:
-        raise EmbeddingError(f"embedding is not a vector of numbers: {exc}") from exc
-    if arr.ndim != 1 or arr.size == 0:
-        raise EmbeddingError(f"embedding must be a non-empty 1-d vector, got shape {arr.shape}")
-    if dim is not None and arr.size != dim:
-        raise EmbeddingError(f"embedding has {arr.size} dimensions, the index expects {dim}")
-    if not bool(np.isfinite(arr).all()):
-        raise EmbeddingError("embedding contains NaN or infinite values")
-    if not float(np.abs(arr).max()) > 0.0:
-        raise EmbeddingError("embedding is the zero vector; cosine similarity is undefined")
-    return arr.tobytes()
-
-
-# -- commands -------------------------------------------------------------------------
-
-
-def create_index(spec: IndexSpec) -> tuple[Any, ...]:
-    return (
-        "FT.CREATE", spec.name, "ON", "HASH", "PREFIX", "1", spec.prefix, "SCHEMA",
-        PART, "TAG", NS, "TAG",
-        VEC, "VECTOR", "HNSW", "10", "TYPE", "FLOAT32", "DIM", str(spec.dim),
-        "DISTANCE_METRIC", "COSINE", "M", str(spec.m), "EF_CONSTRUCTION", str(spec.ef_construction),
-    )  # fmt: skip
-
-
-def info_index(name: str) -> tuple[Any, ...]:
-    return ("FT.INFO", name)
-
-
-def drop_index(name: str) -> tuple[Any, ...]:
-    return ("FT.DROPINDEX", name)
-
-
-def module_list() -> tuple[Any, ...]:
-    return ("MODULE", "LIST")
-
-
-def list_indexes() -> tuple[Any, ...]:
-    return ("FT._LIST",)
-
-
-def parse_list(reply: Any) -> list[str]:
-    """Parse FT._LIST: the index names, sorted."""
-    if not isinstance(reply, list | set):
-        raise ProtocolError(f"unexpected FT._LIST reply: {reply!r:.200}")
-    return sorted(_text(name) for name in reply)
-
-
-def knn_search(
-    index: str,
-    part: str | None,
-    ns: str,
-    vector: bytes,
-    k: int,
-    ef_runtime: int,
-    batches: bool = False,
-) -> tuple[Any, ...]:
-    """KNN restricted, inside the index, to one partition and namespace.
-
-    ``batches`` adds RediSearch's ``HYBRID_POLICY BATCHES`` (valkey-search rejects it).
-    ``part=None`` searches every partition of the namespace (the admin command).
-    """
-    hybrid = " HYBRID_POLICY BATCHES" if batches else ""
-    scope = (
-        f"@{NS}:{{{tag(ns)}}}" if part is None else f"@{PART}:{{{tag(part)}}} @{NS}:{{{tag(ns)}}}"
-    )
-    query = (
-        f"({scope})=>[KNN {int(k)} @{VEC} $vec EF_RUNTIME {int(ef_runtime)}{hybrid} AS {_SCORE}]"
-    )
-    returned = (_SCORE, PROMPT, ANSWER, EXPIRES)
-    return (
-        "FT.SEARCH", index, query, "PARAMS", "2", "vec", vector,
-        "RETURN", str(len(returned)), *returned, "LIMIT", "0", str(int(k)), "DIALECT", "2",
-    )  # fmt: skip
-
-
-def knn_probe(index: str, dim: int) -> tuple[Any, ...]:
-    """A harmless KNN with ``HYBRID_POLICY BATCHES``: does this engine accept the clause?"""
-    probe = encode_vector([1.0] + [0.0] * (dim - 1), dim)
-    return knn_search(index, "probe", "probe", probe, 1, 10, batches=True)
-
-
-# Commands that name no key: a cluster client must be told which node takes them
-# (valkey-search's coordinator fans FT.SEARCH out from any primary).
-_NODE_COMMANDS = frozenset(
-    {"FT.CREATE", "FT.INFO", "FT.SEARCH", "FT.DROPINDEX", "FT._LIST", "MODULE"}
-)
-
-
-def names_no_key(command: Sequence[Any]) -> bool:
-    """True for the FT.* and MODULE commands, which a cluster client cannot route by key."""
-    return bool(command) and str(command[0]).upper() in _NODE_COMMANDS
-
-
-def entry_mapping(
-    *, prompt: str, answer: str, part: str, ns: str, vector: bytes, expires_at: float | None
-) -> dict[str, str | bytes]:
-    """The hash stored for one entry."""
-    return {
-        PROMPT: prompt,
-        ANSWER: answer,
-        PART: tag(part),
-        NS: tag(ns),
-        VEC: vector,
-        EXPIRES: repr(expires_at) if expires_at is not None else "inf",
-    }
-
-
-# -- replies --------------------------------------------------------------------------
-
-
 def _text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
@@ -287,10 +123,6 @@ def parse_search(reply: Any) -> list[Candidate]:
         )
     out.sort(key=lambda c: c.distance)
     return out
-
-
-def get_entry(key: str) -> tuple[Any, ...]:
-    return ("HMGET", key, *ENTRY_FIELDS)
 
 
 def parse_entry(reply: Any) -> StoredEntry | None:
@@ -404,55 +236,8 @@ def parse_modules(reply: Any) -> Engine:
     return Engine(listed=False)
 
 
-NO_MODULE_MESSAGE = (
-    "this server has no vector search module (FT.* commands are unknown); ElastiCache needs "
-    "Valkey 8.2+ on a node-based cluster (Serverless has no vector search)"
-)
-
-ACL_MESSAGE = (
-    "the Valkey user lacks a permission this cache needs (see the README's ACL rules: "
-    "its index name and key prefix as key patterns, +@search on valkey-search, and "
-    "FT.*/HSET/HMGET/EXPIRE/PERSIST/UNLINK/SCAN/PING)"
-)
-
-# Server wording -> error, matched case-insensitively against ResponseError text.
-_WORDING: tuple[tuple[str, type[SemanticCacheError]], ...] = (
-    ("unknown command 'ft.", NoSearchModuleError),
-    ("user doesn't have a permission", ConfigurationError),  # valkey-search 1.0 ACL check
-    ("user does not have permission", ConfigurationError),  # valkey-search 1.2 ACL check
-    ("unknown index name", IndexMissingError),
-    ("no such index", IndexMissingError),
-    ("index with name", IndexMissingError),
-    ("already exists", IndexExistsError),
-    ("noauth", CacheUnavailableError),
-    ("wrongpass", CacheUnavailableError),
-    ("loading", CacheUnavailableError),
-    ("busy", CacheUnavailableError),
-    ("oom", CacheUnavailableError),
-    ("readonly", CacheUnavailableError),
-    ("clusterdown", CacheUnavailableError),
-    ("tryagain", CacheUnavailableError),
-)
-
-
-def translate(exc: BaseException) -> SemanticCacheError:
-    """Map a client exception to this package's errors (the caller chains it)."""
-    if isinstance(exc, SemanticCacheError):
-        return exc
-    if isinstance(exc, (vex.ConnectionError, vex.TimeoutError, OSError)):
-        return CacheUnavailableError(f"Valkey unavailable: {type(exc).__name__}: {exc}")
-    if isinstance(exc, vex.NoPermissionError):
-        return ConfigurationError(f"{ACL_MESSAGE}: {exc}")
-    if isinstance(exc, vex.ResponseError):
-        text = str(exc).lower()
-        for wording, kind in _WORDING:
-            if wording in text:
-                if kind is NoSearchModuleError:
-                    return NoSearchModuleError(NO_MODULE_MESSAGE)
-                if kind is ConfigurationError:
-                    return ConfigurationError(f"{ACL_MESSAGE}: {exc}")
-                return kind(str(exc))
-        return ProtocolError(f"server error: {exc}")
-    if isinstance(exc, vex.ValkeyError):
-        return CacheUnavailableError(f"Valkey client error: {type(exc).__name__}: {exc}")
-    return ProtocolError(f"unexpected error talking to Valkey: {type(exc).__name__}: {exc}")
+def parse_list(reply: Any) -> list[str]:
+    """Parse FT._LIST: the index names, sorted."""
+    if not isinstance(reply, list | set):
+        raise ProtocolError(f"unexpected FT._LIST reply: {reply!r:.200}")
+    return sorted(_text(name) for name in reply)
