@@ -4,13 +4,17 @@ from ._config import CacheConfig
 from ._entry import CacheHit, CacheLookup, CacheStats, Timings
 from ._errors import (
     CacheUnavailableError,
+    ClusterDownError,
     ConfigurationError,
     EmbeddingError,
     IndexMismatchError,
     InvalidInputError,
     NoSearchModuleError,
+    NotPrimaryError,
+    PrimaryDownError,
     ProtocolError,
     SemanticCacheError,
+    ServerLoadingError,
 )
 from ._prompt import PromptParts, split_langchain_prompt
 from .cache import CacheSettings, ValkeySemanticCache
@@ -28,6 +32,7 @@ __all__ = [
     "CacheSettings",
     "CacheStats",
     "CacheUnavailableError",
+    "ClusterDownError",
     "ConfigurationError",
     "EmbeddingError",
     "GuardVerifier",
@@ -35,9 +40,12 @@ __all__ = [
     "InvalidInputError",
     "JudgeVerifier",
     "NoSearchModuleError",
+    "NotPrimaryError",
+    "PrimaryDownError",
     "PromptParts",
     "ProtocolError",
     "SemanticCacheError",
+    "ServerLoadingError",
     "Timings",
     "ValkeySemanticCache",
     "Verifier",

@@ -16,6 +16,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from . import _failover
 from . import _protocol as proto
 from ._config import CacheConfig
 from ._entry import CacheHit, CacheLookup, CacheStats, Timings, deserialize, serialize
@@ -258,7 +259,7 @@ class CacheCore:
             )
             if what == "lookup":
                 self._stats = replace(self._stats, misses=self._stats.misses + 1)
-            if isinstance(err, CacheUnavailableError):
+            if isinstance(err, SemanticCacheError) and _failover.backs_off(err):
                 self._down_until = time.monotonic() + self.config.retry_after_seconds
                 self._index_ready = False
         self._log_burst(err, what)

@@ -12,6 +12,7 @@ import valkey.asyncio.cluster as acluster
 import valkey.cluster as cluster
 from langchain_core.embeddings import Embeddings
 
+from . import _failover
 from . import _protocol as proto
 from ._core import Embed, EmbedMany, Flow, OnPrimaries, Run, Scan, Sleep, Verify
 from ._errors import EmbeddingError, SemanticCacheError
@@ -74,7 +75,9 @@ def _perform_sync(effect: Any, client: Any, embeddings: Embeddings, verifier: An
     except SemanticCacheError:
         raise
     except Exception as exc:
-        raise _client_error(exc) from exc
+        err = _client_error(exc)
+        _failover.reset_sync(client, err)
+        raise err from exc
     raise TypeError(f"unknown effect {effect!r}")
 
 
@@ -122,7 +125,9 @@ async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verif
     except SemanticCacheError:
         raise
     except Exception as exc:
-        raise _client_error(exc) from exc
+        err = _client_error(exc)
+        await _failover.reset_async(client, err)
+        raise err from exc
     raise TypeError(f"unknown effect {effect!r}")
 
 

@@ -4,9 +4,11 @@ import langchain_valkey_semcache as pkg
 def test_public_api_is_pinned() -> None:
     assert sorted(pkg.__all__) == sorted([
         "AllOf", "CacheConfig", "CacheHit", "CacheLookup", "CacheSettings", "CacheStats",
-        "CacheUnavailableError", "ConfigurationError", "EmbeddingError", "GuardVerifier",
-        "IndexMismatchError", "InvalidInputError", "JudgeVerifier", "NoSearchModuleError",
-        "PromptParts", "ProtocolError", "SemanticCacheError", "Timings", "ValkeySemanticCache",
+        "CacheUnavailableError", "ClusterDownError", "ConfigurationError", "EmbeddingError",
+        "GuardVerifier", "IndexMismatchError", "InvalidInputError", "JudgeVerifier",
+        "NoSearchModuleError",
+        "NotPrimaryError", "PrimaryDownError", "PromptParts", "ProtocolError",
+        "SemanticCacheError", "ServerLoadingError", "Timings", "ValkeySemanticCache",
         "Verifier", "split_langchain_prompt",
     ])  # fmt: skip
     for name in pkg.__all__:
