@@ -48,6 +48,15 @@ def reset_sync(client: Any, err: SemanticCacheError) -> None:
 async def reset_async(client: Any, err: SemanticCacheError) -> None:
     """After ``err`` from an asyncio client: drop its idle connections if it calls for it."""
     pool = _pool(client)
-    if pool is not None and drops_connections(err):
-        with contextlib.suppress(Exception):
+    if pool is None or not drops_connections(err):
+        return
+    idle = getattr(pool, "_available_connections", None)
+    with contextlib.suppress(Exception):
+        if not isinstance(idle, list):
             await pool.disconnect(inuse_connections=False)
+            return
+        # Not the pool's own disconnect(): it closes the idle connections in tasks that run
+        # later, after another task may have taken one from the pool (it then writes to a
+        # closed writer). nowait closes each socket without yielding to the event loop.
+        for connection in list(idle):
+            await connection.disconnect(nowait=True)
