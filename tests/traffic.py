@@ -43,8 +43,10 @@ def known_items(n: int) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Call:
-    """One call of a worker: when it started (``time.monotonic``), how long it took, and
-    how it ended: hit, miss, skipped, error:<kind>, stored, not stored."""
+    """One call of a worker: when it started (``time.monotonic``), how long it took, what
+    it was (``lookup`` of a known question's paraphrase, ``repeat`` of a question the
+    worker stored three rounds before, ``store``) and how it ended: hit, miss, skipped,
+    error:<kind>, stored, not stored."""
 
     started: float
     seconds: float
@@ -90,7 +92,9 @@ class Traffic:
 
     # -- recording ------------------------------------------------------------------
 
-    def _looked_up(self, started: float, result: CacheLookup, want: str, asked: str) -> None:
+    def _looked_up(
+        self, started: float, result: CacheLookup, want: str, asked: str, op: str = "lookup"
+    ) -> None:
         seconds = time.monotonic() - started
         if result.hit is not None and result.hit.answer != want:
             with self._lock:
@@ -105,7 +109,7 @@ class Traffic:
             else "miss"
         )
         with self._lock:
-            self.calls.append(Call(started, seconds, "lookup", outcome))
+            self.calls.append(Call(started, seconds, op, outcome))
 
     def _stored(self, started: float, key: str | None, question: str) -> None:
         now = time.monotonic()
@@ -135,7 +139,8 @@ class Traffic:
             self._stored(started, self.cache.store(new, answer), new)
             if repeat is not None:
                 started = time.monotonic()
-                self._looked_up(started, self.cache.search(repeat), f"answer to {repeat}", repeat)
+                result = self.cache.search(repeat)
+                self._looked_up(started, result, f"answer to {repeat}", repeat, "repeat")
             i += 1
             time.sleep(self.pause)
 
@@ -150,7 +155,7 @@ class Traffic:
             if repeat is not None:
                 started = time.monotonic()
                 result = await self.cache.asearch(repeat)
-                self._looked_up(started, result, f"answer to {repeat}", repeat)
+                self._looked_up(started, result, f"answer to {repeat}", repeat, "repeat")
             i += 1
             await asyncio.sleep(self.pause)
 

@@ -36,13 +36,14 @@ SLACK = 0.6  # scheduling on a loaded 2-core machine
 @dataclass(frozen=True)
 class Profile:
     back_off: float
-    steady: float
+    steady: float  # seconds of traffic after the promotion
+    warm: float  # seconds of traffic before the kill
     threads: int
     tasks: int
 
 
-CI = Profile(back_off=1.0, steady=2.0, threads=3, tasks=8)
-SOAK = Profile(back_off=5.0, steady=20.0, threads=4, tasks=16)  # the shipped back-off
+CI = Profile(back_off=1.0, steady=2.0, warm=0.0, threads=3, tasks=8)
+SOAK = Profile(back_off=5.0, steady=20.0, warm=10.0, threads=4, tasks=16)  # shipped back-off
 
 
 @pytest.fixture
@@ -100,6 +101,7 @@ def _scenario(
     traffic = Traffic(cache, paraphrases, threads=p.threads, tasks=p.tasks)
     with traffic:
         assert traffic.wait_until(lambda calls, acks: len(acks) >= 50, 30), "no traffic"
+        time.sleep(p.warm)
         assert victim.process is not None
         killed = time.monotonic()
         victim.process.kill()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -136,10 +137,10 @@ def _scenario(pair: tuple[LocalEngine, LocalEngine], index_name: str, p: Profile
             after_switch = [x.key for x in acks if x.at > switched]
             assert present(b, after_switch) == len(after_switch)  # on the new primary
             planned_errors = traffic.count(since=planned)
+            killed = time.monotonic()
 
             # 2. Crash: b SIGKILLed, a promoted, the endpoint moved, b's sockets gone.
             assert b.process is not None
-            killed = time.monotonic()
             b.process.kill()
             b.process.wait()
             valkey.Valkey(port=a.port).execute_command("REPLICAOF", "NO", "ONE")
@@ -173,6 +174,7 @@ def _scenario(pair: tuple[LocalEngine, LocalEngine], index_name: str, p: Profile
         "planned: first store on the new primary (s after the switch)": round(
             first_store.ended - switched, 3
         ),
+        "before the failover": dict(traffic.count(until=planned)),
         "planned: outcomes from the failover to the crash": dict(planned_errors),
         "crash: miss window, last hit to first hit (s)": round(hit_back.ended - last_hit, 3),
         "crash: first hit after the promotion (s)": round(hit_back.ended - promoted, 3),
@@ -208,3 +210,28 @@ def test_standalone_failover_soak_with_shipped_defaults(
     pair: tuple[LocalEngine, LocalEngine], index_name: str
 ) -> None:
     _scenario(pair, index_name, SOAK)
+
+
+def test_endpoint_moved_away_from_a_silent_node_costs_one_timeout(index_name: str) -> None:
+    """The old primary vanished without a reset (its sockets only go silent) and the endpoint
+    moved to a new node: the first call times out, the cache drops the pool's other idle
+    connections with it, and the next call after the back-off works on the new node. Kept,
+    each pooled connection would time out in turn, one back-off apart."""
+    emb, _ = questions(KNOWN)
+    timeout, back_off, pooled = 0.3, 0.3, 6
+    with LocalEngine() as old, LocalEngine() as new, Forwarder(old.port) as endpoint:
+        cache = ValkeySemanticCache(emb, url=endpoint.url, index_name=index_name, verifier=None,
+                                    socket_timeout_seconds=timeout,
+                                    retry_after_seconds=back_off)  # fmt: skip
+        cache.store_many(known_items(KNOWN))
+        with ThreadPoolExecutor(pooled) as pool:  # several connections in the pool
+            assert all(pool.map(lambda i: cache.check(f"known {i % KNOWN}") is not None, range(60)))
+        assert endpoint.repoint(new.port, old="freeze") >= 2
+        started = time.monotonic()
+        assert cache.store("after the move", "fresh") is None  # meets a silent socket
+        time.sleep(back_off + 0.05)
+        with ThreadPoolExecutor(pooled) as pool:  # as many calls at once as before the move
+            stored = list(pool.map(lambda i: cache.store(f"after {i}", "x"), range(3 * pooled)))
+        assert all(stored), cache.stats()
+        print(f"\nsilent node: stores back {time.monotonic() - started:.2f} s after the move")
+    assert cache.stats().by_error == {"CacheUnavailableError": 1}, cache.stats()
