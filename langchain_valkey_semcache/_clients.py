@@ -8,9 +8,9 @@ from typing import Any
 import valkey
 import valkey.asyncio as avalkey
 
+from ._config import URL_SCHEMES as _SCHEMES
 from ._errors import ConfigurationError
 
-_SCHEMES = ("valkey://", "valkeys://", "redis://", "rediss://", "unix://")
 _PORTABLE = (
     "host", "port", "db", "username", "password", "client_name",
     "socket_timeout", "socket_connect_timeout", "socket_keepalive",

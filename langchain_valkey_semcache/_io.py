@@ -12,7 +12,7 @@ import valkey.asyncio.cluster as acluster
 import valkey.cluster as cluster
 from langchain_core.embeddings import Embeddings
 
-from . import _failover
+from . import _failover, _routing
 from . import _protocol as proto
 from ._core import Embed, EmbedMany, Flow, OnPrimaries, Run, Scan, Sleep, Verify
 from ._errors import EmbeddingError, SemanticCacheError
@@ -35,7 +35,9 @@ def _client_error(exc: Exception) -> SemanticCacheError:
     return err
 
 
-def _perform_sync(effect: Any, client: Any, embeddings: Embeddings, verifier: Any) -> Any:
+def _perform_sync(
+    effect: Any, client: Any, embeddings: Embeddings, verifier: Any, reader: Any = None
+) -> Any:
     if isinstance(effect, Embed | EmbedMany):
         try:
             if isinstance(effect, Embed):
@@ -49,12 +51,14 @@ def _perform_sync(effect: Any, client: Any, embeddings: Embeddings, verifier: An
         except Exception as exc:  # a failing verifier rejects: the safe side
             logger.warning("verifier failed, rejecting the candidate: %s", type(exc).__name__)
             return False
+    used = client
     try:
         if isinstance(effect, Run):
+            used = _routing.target(client, reader, effect.commands)
             if len(effect.commands) == 1:
                 command = effect.commands[0]
-                return [client.execute_command(*command, **_route(client, command))]
-            pipe = client.pipeline(transaction=False)
+                return [used.execute_command(*command, **_route(used, command))]
+            pipe = used.pipeline(transaction=False)
             for command in effect.commands:
                 pipe.execute_command(*command)
             return pipe.execute()
@@ -76,12 +80,14 @@ def _perform_sync(effect: Any, client: Any, embeddings: Embeddings, verifier: An
         raise
     except Exception as exc:
         err = _client_error(exc)
-        _failover.reset_sync(client, err)
+        _failover.reset_sync(used, err)
         raise err from exc
     raise TypeError(f"unknown effect {effect!r}")
 
 
-async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verifier: Any) -> Any:
+async def _perform_async(
+    effect: Any, client: Any, embeddings: Embeddings, verifier: Any, reader: Any = None
+) -> Any:
     if isinstance(effect, Embed | EmbedMany):
         try:
             if isinstance(effect, Embed):
@@ -95,14 +101,16 @@ async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verif
         except Exception as exc:  # a failing verifier rejects: the safe side
             logger.warning("verifier failed, rejecting the candidate: %s", type(exc).__name__)
             return False
+    used = client
     try:
         if isinstance(client, acluster.ValkeyCluster):
             await client.initialize()  # its nodes (default node, primaries) are known after
         if isinstance(effect, Run):
+            used = _routing.target(client, reader, effect.commands)
             if len(effect.commands) == 1:
                 command = effect.commands[0]
-                return [await client.execute_command(*command, **_route(client, command))]
-            pipe = client.pipeline(transaction=False)
+                return [await used.execute_command(*command, **_route(used, command))]
+            pipe = used.pipeline(transaction=False)
             for command in effect.commands:
                 pipe.execute_command(*command)
             return await pipe.execute()
@@ -126,7 +134,7 @@ async def _perform_async(effect: Any, client: Any, embeddings: Embeddings, verif
         raise
     except Exception as exc:
         err = _client_error(exc)
-        await _failover.reset_async(client, err)
+        await _failover.reset_async(used, err)
         raise err from exc
     raise TypeError(f"unknown effect {effect!r}")
 
@@ -170,9 +178,14 @@ def _key(value: bytes | str) -> str:
 
 
 def run_sync(
-    flow: Flow[T], client: Any, embeddings: Embeddings, verifier: Verifier | None = None
+    flow: Flow[T],
+    client: Any,
+    embeddings: Embeddings,
+    verifier: Verifier | None = None,
+    reader: Any = None,
 ) -> T:
-    """Drive ``flow`` with a blocking Valkey client and ``embed_query``."""
+    """Drive ``flow`` with a blocking Valkey client and ``embed_query``; ``reader`` (a
+    replica's client) takes the lookups' reads."""
     result: Any = None
     error: SemanticCacheError | None = None
     while True:
@@ -182,15 +195,20 @@ def run_sync(
             return stop.value  # type: ignore[no-any-return]
         result, error = None, None
         try:
-            result = _perform_sync(effect, client, embeddings, verifier)
+            result = _perform_sync(effect, client, embeddings, verifier, reader)
         except SemanticCacheError as exc:
             error = exc
 
 
 async def run_async(
-    flow: Flow[T], client: Any, embeddings: Embeddings, verifier: Verifier | None = None
+    flow: Flow[T],
+    client: Any,
+    embeddings: Embeddings,
+    verifier: Verifier | None = None,
+    reader: Any = None,
 ) -> T:
-    """Drive ``flow`` with a ``valkey.asyncio`` client and ``aembed_query``."""
+    """Drive ``flow`` with a ``valkey.asyncio`` client and ``aembed_query``; ``reader`` (a
+    replica's client) takes the lookups' reads."""
     result: Any = None
     error: SemanticCacheError | None = None
     while True:
@@ -200,7 +218,7 @@ async def run_async(
             return stop.value  # type: ignore[no-any-return]
         result, error = None, None
         try:
-            result = await _perform_async(effect, client, embeddings, verifier)
+            result = await _perform_async(effect, client, embeddings, verifier, reader)
         except SemanticCacheError as exc:
             error = exc
 

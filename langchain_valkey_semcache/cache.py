@@ -13,7 +13,7 @@ from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.embeddings import Embeddings
 from typing_extensions import Unpack
 
-from . import _clients
+from . import _clients, _routing
 from ._config import CacheConfig
 from ._core import CacheCore, Flow
 from ._entry import Answer, CacheHit, CacheLookup, CacheStats, Timings, to_generations
@@ -52,6 +52,7 @@ class CacheSettings(TypedDict, total=False):
     max_prompt_chars: int
     max_answer_bytes: int
     embedding_memo_size: int
+    replica_urls: tuple[str, ...]
 
 
 class ValkeySemanticCache(BaseCache):
@@ -124,6 +125,17 @@ class ValkeySemanticCache(BaseCache):
             self._aclients = _clients.LoopBound(lambda: _clients.async_like(client))
         else:  # e.g. a cluster client: the async path runs the sync path in a thread
             self._aclients = None
+        # Replicas for the lookups' reads (replica_urls), one client each, taken in turn.
+        urls = self.config.replica_urls
+        self._readers = _routing.RoundRobin(
+            [_clients.sync_from_url(u, timeout, extra) for u in urls]
+        )
+        self._areaders = _routing.RoundRobin(
+            [
+                _clients.LoopBound(lambda u=u: _clients.async_from_url(u, timeout, extra))
+                for u in urls
+            ]
+        )
         if self._client is not None:
             self._startup_checks()
 
@@ -140,15 +152,19 @@ class ValkeySemanticCache(BaseCache):
 
     # -- running flows with the fail-open policy --------------------------------------
 
-    def _sync(self, flow: Flow[T]) -> T:
+    def _sync(self, flow: Flow[T], *, lookup: bool = False) -> T:
+        """Run ``flow``; a lookup's reads go to a replica when ``replica_urls`` lists any."""
         if self._client is None:
             raise ConfigurationError("this cache has only an async client; use the a* methods")
-        return run_sync(flow, self._client, self.embeddings, self.verifier)
+        reader = self._readers.pick() if lookup else None
+        return run_sync(flow, self._client, self.embeddings, self.verifier, reader)
 
-    async def _async(self, flow: Flow[T]) -> T:
+    async def _async(self, flow: Flow[T], *, lookup: bool = False) -> T:
         if self._aclients is None:
-            return await asyncio.to_thread(self._sync, flow)
-        return await run_async(flow, self._aclients.get(), self.embeddings, self.verifier)
+            return await asyncio.to_thread(self._sync, flow, lookup=lookup)
+        bound = self._areaders.pick() if lookup else None
+        reader = bound.get() if bound is not None else None
+        return await run_async(flow, self._aclients.get(), self.embeddings, self.verifier, reader)
 
     def _lookup_failed(self, exc: Exception) -> CacheLookup:
         self._core.failed(exc, "lookup")
@@ -185,7 +201,7 @@ class ValkeySemanticCache(BaseCache):
         with self._observe("lookup", "lookup", namespace) as op:
             try:
                 flow = self._core.lookup(parts(), llm_string, namespace, threshold)
-                result = self._sync(flow)
+                result = self._sync(flow, lookup=True)
             except Exception as exc:
                 result = self._lookup_failed(exc)
             op.looked_up(result)
@@ -196,7 +212,7 @@ class ValkeySemanticCache(BaseCache):
         with self._observe("lookup", "lookup", namespace) as op:
             try:
                 flow = self._core.lookup(parts(), llm_string, namespace, threshold)
-                result = await self._async(flow)
+                result = await self._async(flow, lookup=True)
             except Exception as exc:
                 result = self._lookup_failed(exc)
             op.looked_up(result)
@@ -425,10 +441,14 @@ class ValkeySemanticCache(BaseCache):
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+        for reader in self._readers:
+            reader.close()
 
     async def aclose(self) -> None:
         if self._aclients is not None:
             await self._aclients.aclose()
+        for bound in self._areaders:
+            await bound.aclose()
 
 
 def _batch(items: list[tuple[str, Answer]], context: str) -> list[tuple[PromptParts, Any]]:

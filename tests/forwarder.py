@@ -25,6 +25,7 @@ class _Link:
         self.client = client
         self.upstream = upstream
         self.frozen = threading.Event()
+        self.parked = threading.Event()  # the pump saw ``frozen``: no byte passes any more
         self.closed = threading.Event()
 
     def pump(self) -> None:
@@ -32,6 +33,7 @@ class _Link:
         try:
             while not self.closed.is_set():
                 if self.frozen.is_set():  # bytes stay unread: the peer sees silence
+                    self.parked.set()
                     self.closed.wait(0.05)
                     continue
                 ready, _, _ = select.select(list(pair), [], [], 0.05)
@@ -110,6 +112,9 @@ class Forwarder:
                 link.close()
             elif old == "freeze":
                 link.frozen.set()
+        for link in links:  # frozen for sure once each pump has finished its last pass
+            while old == "freeze" and not (link.parked.is_set() or link.closed.is_set()):
+                link.parked.wait(timeout=0.01)
         return len(links)
 
     def close(self) -> None:
