@@ -141,12 +141,13 @@ async def _perform_async(
 
 def _route(client: Any, command: tuple[Any, ...]) -> dict[str, Any]:
     """Cluster clients route by key; FT.* and MODULE name none, so they go to the client's
-    default node, named explicitly: the asyncio client cannot route them on its own, and
-    an explicit node is tried once (no retry loop multiplying the socket timeout)."""
+    default node (a lookup's KNN to any node when it reads from replicas), named explicitly:
+    the asyncio client cannot route them on its own, and an explicit node is tried once (no
+    retry loop multiplying the socket timeout)."""
     if proto.names_no_key(command) and isinstance(
         client, cluster.ValkeyCluster | acluster.ValkeyCluster
     ):
-        return {"target_nodes": client.get_default_node()}
+        return {"target_nodes": _routing.keyless_node(client, command)}
     return {}
 
 

@@ -1,14 +1,18 @@
-"""Which client a command goes to when reads may be served by replicas.
+"""Which client or node a command goes to when reads may be served by replicas.
 
-With ``replica_urls`` the lookups' reads (the exact-repeat HMGET and the KNN FT.SEARCH) go to
-the replicas in turn and everything else (writes, FT.INFO, FT.CREATE) to the primary. A
-replica receives an entry a replication lag after the primary acknowledged it: a lookup in
-between misses, it never serves another question's answer.
+Standalone, with ``replica_urls``: the lookups' reads (the exact-repeat HMGET and the KNN
+FT.SEARCH) go to the replicas in turn, everything else (writes, FT.INFO, FT.CREATE) to the
+primary. Cluster mode follows the cluster client's own ``read_from_replicas``: it spreads
+HMGET over each slot's primary and replicas, and the KNN goes to any node of the cluster
+(valkey-search's coordinator fans out from a replica as from a primary). A replica receives
+an entry a replication lag after the primary acknowledged it: a lookup in between misses, it
+never serves another question's answer.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
@@ -26,6 +30,16 @@ def reads_only(commands: Sequence[Sequence[Any]]) -> bool:
 def target(primary: Any, reader: Any, commands: Sequence[Sequence[Any]]) -> Any:
     """The client for ``commands``: ``reader`` (a replica's) for reads, else ``primary``."""
     return reader if reader is not None and reads_only(commands) else primary
+
+
+def keyless_node(client: Any, command: Sequence[Any]) -> Any:
+    """The node of a cluster client for a command that names no key: any node for a
+    lookup's KNN when the client reads from replicas, else its default node."""
+    if proto.is_lookup_read(command) and getattr(client, "read_from_replicas", False):
+        nodes = client.get_nodes()
+        if nodes:
+            return random.choice(nodes)
+    return client.get_default_node()
 
 
 class RoundRobin(Generic[T]):

@@ -74,6 +74,12 @@ def start_cluster(
             while client.execute_command("ROLE")[3] != b"connected":  # its full sync is done
                 assert time.monotonic() < deadline, "a replica never synced"
                 time.sleep(0.05)
+        for client in everyone:  # every node's map lists the replicas (clients read it)
+            while any(
+                len(served) - 3 < replicas for served in client.execute_command("CLUSTER", "SLOTS")
+            ):
+                assert time.monotonic() < deadline, "the cluster map never listed the replicas"
+                time.sleep(0.05)
     except BaseException:
         for node in [*primaries, *followers]:
             node.stop()

@@ -1,7 +1,8 @@
-"""Reads from replicas (``replica_urls``, standalone): the lookups' HMGET and FT.SEARCH go to
-the replica, writes and index checks to the primary. A replica that lags behind the primary
-(here: its replication link frozen by a forwarder) may cost a missed hit or an older answer to
-the same question, never another question's answer.
+"""Reads from replicas: standalone with ``replica_urls`` (the lookups' HMGET and FT.SEARCH go
+to the replica, writes and index checks to the primary), and in cluster mode with a cluster
+client's ``read_from_replicas`` (the lookups spread over primaries and replicas). A replica
+that lags behind the primary (here: its replication link frozen by a forwarder) may cost a
+missed hit or an older answer to the same question, never another question's answer.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from collections.abc import Iterator
 
 import pytest
 import valkey
+from valkey.asyncio.cluster import ValkeyCluster as AsyncValkeyCluster
+from valkey.cluster import ValkeyCluster
 
 from langchain_valkey_semcache import ValkeySemanticCache
+from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache.engine import LocalEngine
+from tests.cluster_nodes import start_cluster
 from tests.conftest import Api
 from tests.faults import calls_between, command_calls
 from tests.forwarder import Forwarder
@@ -104,3 +109,45 @@ async def test_a_lagging_replica_costs_a_miss_never_a_wrong_answer(
     assert fresh.answer == "fresh answer"
     hit = await api.check("like known 1")
     assert hit is not None and hit.answer == "answer 1, revised"
+
+
+@pytest.fixture(scope="module")
+def cluster_with_replicas(
+    search_engine: str,
+) -> Iterator[tuple[list[LocalEngine], list[LocalEngine]]]:
+    if search_engine != proto.VALKEY_SEARCH:
+        pytest.skip(f"{search_engine} has no cross-shard coordinator (valkey-search runs these)")
+    primaries, replicas = start_cluster(coordinator=True, replicas=1, args=REPLICATION)
+    yield primaries, replicas
+    for node in [*primaries, *replicas]:
+        node.stop()
+
+
+async def test_cluster_client_reading_from_replicas_spreads_the_lookups(
+    cluster_with_replicas: tuple[list[LocalEngine], list[LocalEngine]], index_name: str, mode: str
+) -> None:
+    primaries, replicas = cluster_with_replicas
+    port = primaries[0].port
+    emb, paraphrases = questions(KNOWN)
+    cache = ValkeySemanticCache(
+        emb, index_name=index_name, verifier=None,
+        client=ValkeyCluster(host="127.0.0.1", port=port, read_from_replicas=True),
+        async_client=AsyncValkeyCluster(host="127.0.0.1", port=port, read_from_replicas=True),
+    )  # fmt: skip
+    api = Api(cache, mode)
+    assert all(await api.store_many(known_items(KNOWN)))
+    for node in primaries:
+        valkey.Valkey(port=node.port).execute_command("WAIT", 1, 5000)
+    nodes = [valkey.Valkey(port=n.port) for n in replicas]
+    before = [command_calls(n) for n in nodes]
+    for asked, want in paraphrases.items():
+        hit = await api.check(asked)
+        assert hit is not None and hit.answer == want, asked
+    on_replicas = [calls_between(b, command_calls(n)) for b, n in zip(before, nodes, strict=True)]
+    searched = sum(c.get("ft.search", 0) for c in on_replicas)
+    read = sum(c.get("hmget", 0) for c in on_replicas)
+    print(f"\ncluster reads from replicas: {searched} of {KNOWN} KNN, {read} of {KNOWN} HMGET")
+    assert searched > 0 and read > 0, on_replicas
+    assert not any("hset" in c for c in on_replicas)
+    assert cache.stats().errors == 0
+    await cache.aclose()
