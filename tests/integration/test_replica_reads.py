@@ -82,6 +82,7 @@ async def test_lookups_read_from_the_replica_writes_go_to_the_primary(
     assert cache.stats().errors == 0
 
 
+@pytest.mark.parametrize("mode", ["async"])  # the routing is the same in both drivers
 async def test_a_lagging_replica_costs_a_miss_never_a_wrong_answer(
     linked: tuple[LocalEngine, LocalEngine, Forwarder], index_name: str, mode: str
 ) -> None:
