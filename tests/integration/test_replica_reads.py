@@ -152,3 +152,17 @@ async def test_cluster_client_reading_from_replicas_spreads_the_lookups(
     assert not any("hset" in c for c in on_replicas)
     assert cache.stats().errors == 0
     await cache.aclose()
+
+
+@pytest.mark.parametrize("mode", ["sync"])
+async def test_a_replica_address_that_is_the_primary_just_works(
+    linked: tuple[LocalEngine, LocalEngine, Forwarder], index_name: str, mode: str
+) -> None:
+    primary, _, _ = linked
+    cache = _cache(primary, primary, index_name)  # a misconfigured reader: the primary itself
+    api = Api(cache, mode)
+    assert all(await api.store_many(known_items(KNOWN)))
+    for i in range(KNOWN):  # reads at once: no replication lag to wait for
+        hit = await api.check(f"like known {i}")
+        assert hit is not None and hit.answer == f"answer {i}"
+    assert cache.stats().errors == 0 and cache.stats().store_errors == 0
