@@ -24,7 +24,7 @@ import valkey
 from langchain_valkey_semcache import ValkeySemanticCache
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.forwarder import Forwarder
-from tests.traffic import Traffic, first, known_items, questions
+from tests.traffic import Ack, Traffic, first, known_items, questions
 
 KNOWN = 40
 # Diskless sync at once (the default waits 5 s for more replicas before it starts).
@@ -70,6 +70,11 @@ def planned_switch(old: LocalEngine, new: LocalEngine) -> None:
         primary.execute_command("REPLICAOF", "127.0.0.1", new.port)
     finally:
         primary.execute_command("CLIENT", "UNPAUSE")
+
+
+def drivers(acks: list[Ack], after: float) -> set[str]:
+    """Which drivers stored after ``after``: ``s`` (blocking threads), ``t`` (asyncio tasks)."""
+    return {x.question.split()[1][0] for x in acks if x.at > after}
 
 
 def present(node: LocalEngine, keys: list[str]) -> int:
@@ -128,7 +133,11 @@ def _scenario(pair: tuple[LocalEngine, LocalEngine], index_name: str, p: Profile
             kept = endpoint.repoint(b.port, old="keep")
             switched = time.monotonic()
             assert traffic.wait_until(
-                lambda calls, acks: sum(x.at > switched for x in acks) >= 50, 10 * p.steady
+                lambda calls, acks: (
+                    sum(x.at > switched for x in acks) >= 50
+                    and drivers(acks, switched) == {"s", "t"}
+                ),  # threads and tasks alike
+                10 * p.steady,
             ), f"stores never reached the new primary: {traffic.count(since=switched)}"
             time.sleep(p.steady)
             calls, acks = traffic.snapshot()
