@@ -4,13 +4,17 @@ from ._config import CacheConfig, CacheSettings, SearchOptions, StoreOptions
 from ._entry import Answer, CacheHit, CacheLookup, CacheStats, Timings
 from ._errors import (
     CacheUnavailableError,
+    ClusterDownError,
     ConfigurationError,
     EmbeddingError,
     IndexMismatchError,
     InvalidInputError,
     NoSearchModuleError,
+    NotPrimaryError,
+    PrimaryDownError,
     ProtocolError,
     SemanticCacheError,
+    ServerLoadingError,
 )
 from ._prompt import PromptParts, PromptSplitter, split_langchain_prompt
 from ._prompt import normalize as normalize_prompt
@@ -29,6 +33,7 @@ __all__ = [
     "CacheSettings",
     "CacheStats",
     "CacheUnavailableError",
+    "ClusterDownError",
     "ConfigurationError",
     "EmbeddingError",
     "GuardVerifier",
@@ -36,11 +41,14 @@ __all__ = [
     "InvalidInputError",
     "JudgeVerifier",
     "NoSearchModuleError",
+    "NotPrimaryError",
+    "PrimaryDownError",
     "PromptParts",
     "PromptSplitter",
     "ProtocolError",
     "SearchOptions",
     "SemanticCacheError",
+    "ServerLoadingError",
     "StoreOptions",
     "Timings",
     "ValkeySemanticCache",

@@ -8,9 +8,10 @@ from typing import Any
 import valkey
 import valkey.asyncio as avalkey
 
+from . import _routing
+from ._config import URL_SCHEMES as _SCHEMES
 from ._errors import ConfigurationError
 
-_SCHEMES = ("valkey://", "valkeys://", "redis://", "rediss://", "unix://")
 _PORTABLE = (
     "host", "port", "db", "username", "password", "client_name",
     "socket_timeout", "socket_connect_timeout", "socket_keepalive",
@@ -98,3 +99,29 @@ def pair(
     if async_like(client) is not None:
         return sync, LoopBound(lambda: async_like(client))
     return sync, None
+
+
+class Replicas:
+    """The replicas' clients (``replica_urls``) that take the lookups' reads, in turn: a
+    blocking client and one asyncio client per loop for each. None when there are none."""
+
+    def __init__(self, urls: tuple[str, ...], timeout: float, extra: dict[str, Any]) -> None:
+        self._sync = _routing.RoundRobin([sync_from_url(u, timeout, extra) for u in urls])
+        self._async = _routing.RoundRobin(
+            [LoopBound(lambda u=u: async_from_url(u, timeout, extra)) for u in urls]
+        )
+
+    def pick(self) -> Any:
+        return self._sync.pick()
+
+    def apick(self) -> Any:
+        bound = self._async.pick()
+        return bound.get() if bound is not None else None
+
+    def close(self) -> None:
+        for reader in self._sync:
+            reader.close()
+
+    async def aclose(self) -> None:
+        for bound in self._async:
+            await bound.aclose()

@@ -11,6 +11,7 @@ from ._errors import ConfigurationError
 
 OnError = Literal["miss", "raise"]
 
+URL_SCHEMES = ("valkey://", "valkeys://", "redis://", "rediss://", "unix://")
 _NAME = re.compile(r"^[A-Za-z0-9_\-:.]{1,128}$")
 
 
@@ -60,6 +61,9 @@ class CacheConfig:
     max_prompt_chars: int = 4000
     max_answer_bytes: int = 1_000_000
     embedding_memo_size: int = 1024
+    replica_urls: tuple[str, ...] = ()
+    """Standalone replicas (e.g. ElastiCache's reader endpoint) that take the lookups'
+    reads, in turn; writes and index checks stay on the primary. Empty: all on the primary."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.index_name):
@@ -102,6 +106,15 @@ class CacheConfig:
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 _fail(f"{name} must be a finite number >= 0, got {value!r}")
 
+        urls = self.replica_urls
+        if not isinstance(urls, tuple) or not all(
+            isinstance(u, str) and u.startswith(URL_SCHEMES) for u in urls
+        ):
+            _fail(
+                "replica_urls must be a tuple of URLs starting with one of "
+                f"{', '.join(URL_SCHEMES)}; got {urls!r:.120}"
+            )
+
     @property
     def prefix(self) -> str:
         """The key prefix of this cache's entries (defaults to ``<index_name>:``)."""
@@ -129,6 +142,7 @@ class CacheSettings(TypedDict, total=False):
     max_prompt_chars: int
     max_answer_bytes: int
     embedding_memo_size: int
+    replica_urls: tuple[str, ...]
 
 
 class SearchOptions(TypedDict, total=False):

@@ -33,3 +33,24 @@ class EmbeddingError(SemanticCacheError):
 
 class InvalidInputError(SemanticCacheError, ValueError):
     """A prompt or answer the cache refuses to handle (empty, too long, too large)."""
+
+
+class NotPrimaryError(CacheUnavailableError):
+    """A write reached a node that is no longer the primary (``READONLY``): a failover
+    moved the primary while this client kept connections to the old one. The cache drops
+    its idle connections, so the next call connects to wherever the endpoint points now."""
+
+
+class ServerLoadingError(CacheUnavailableError):
+    """The node is loading its dataset (``LOADING``): a restart from RDB/AOF, or a replica
+    in its first full sync. It answers again when the load ends."""
+
+
+class PrimaryDownError(CacheUnavailableError):
+    """A replica lost its link to its primary and refuses to serve stale data
+    (``MASTERDOWN``, with ``replica-serve-stale-data no``)."""
+
+
+class ClusterDownError(CacheUnavailableError):
+    """The cluster cannot serve a slot now (``CLUSTERDOWN``): a shard lost its primary and
+    the cluster has not promoted a replica yet."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from . import _failover
 from . import _protocol as proto
 from ._config import CacheConfig, check_threshold, check_ttl
 from ._effects import (
@@ -27,7 +28,7 @@ from ._effects import (
     Verify,
 )
 from ._entry import CacheHit, CacheLookup, CacheStats, Timings, deserialize, serialize
-from ._errors import CacheUnavailableError, EmbeddingError, InvalidInputError, ProtocolError
+from ._errors import EmbeddingError, InvalidInputError, ProtocolError
 from ._index import IndexState
 from ._memo import VectorMemo
 from ._prompt import PromptParts, digest, normalize
@@ -98,8 +99,9 @@ class CacheCore:
     # -- failures at the fail-open boundary ---------------------------------------------
 
     def failed(self, err: BaseException, what: str) -> None:
-        """An operation failed open: log (throttled); after an outage, back off."""
-        if isinstance(err, CacheUnavailableError):
+        """An operation failed open: log (throttled); after an outage, back off (not after
+        READONLY: the driver dropped the connections to the demoted primary already)."""
+        if _failover.backs_off(err):
             self._down_until = self.clock.monotonic() + self.config.retry_after_seconds
             self.index.ready = False
         self.errors.report(err, what)

@@ -3,7 +3,9 @@
 How an effect is performed is written once (:func:`_perform`, a generator of client
 calls); the drivers differ only in the calls themselves (:class:`_SyncCalls`,
 :class:`_AsyncCalls`) and in whether they ``await`` what a call returns.
-Every client exception passes through one handler, :func:`_client_error`.
+Every client exception passes through one handler, :func:`_client_error`, which also
+drops a client's idle connections when the error says they lead to the wrong node or
+nowhere (``_failover``). A lookup's reads may go to a replica's client (``_routing``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import valkey.asyncio.cluster as acluster
 import valkey.cluster as cluster
 from langchain_core.embeddings import Embeddings
 
+from . import _failover, _routing
 from . import _protocol as proto
 from ._effects import Embed, EmbedMany, Flow, OnPrimaries, Run, Scan, Sleep, VerifierFailed, Verify
 from ._errors import EmbeddingError, SemanticCacheError
@@ -31,22 +34,26 @@ def _is_cluster(client: Any) -> bool:
     return isinstance(client, cluster.ValkeyCluster | acluster.ValkeyCluster)
 
 
-def _client_error(exc: BaseException, client: Any) -> SemanticCacheError:
+def _client_error(exc: BaseException, client: Any, calls: _SyncCalls) -> Steps[SemanticCacheError]:
     """The one place a client exception becomes this package's error (chained), for both
-    drivers: what the client should do about an error (e.g. drop its pooled connections
-    when a failover made its node a replica) is decided here too."""
+    drivers: what the client should do about an error (drop its idle pooled connections
+    when a failover made its node a replica, or the node vanished) is decided here too;
+    only the reset call itself is the driver's (yielded, as every client call)."""
     err = proto.translate(exc)
     if err is not exc:
         err.__cause__ = exc
+    if _failover.drops_connections(err):
+        yield calls.reset(client, err)
     return err
 
 
 def _route(client: Any, command: tuple[Any, ...]) -> dict[str, Any]:
     """Cluster clients route by key; FT.* and MODULE name none, so they go to the client's
-    default node, named explicitly: the asyncio client cannot route them on its own, and
-    an explicit node is tried once (no retry loop multiplying the socket timeout)."""
+    default node (a lookup's KNN to any node when it reads from replicas), named explicitly:
+    the asyncio client cannot route them on its own, and an explicit node is tried once (no
+    retry loop multiplying the socket timeout)."""
     if proto.names_no_key(command) and _is_cluster(client):
-        return {"target_nodes": client.get_default_node()}
+        return {"target_nodes": _routing.keyless_node(client, command)}
     return {}
 
 
@@ -57,12 +64,16 @@ def _key(value: bytes | str) -> str:
 class _SyncCalls:
     """The client, model and verifier calls of the blocking driver. The asyncio driver's
     are the same calls on ``valkey.asyncio`` and the ``a``-prefixed methods (``aembed_query``,
-    ``averify``): each returns an awaitable."""
+    ``averify``): each returns an awaitable. ``reader`` (a replica's client, or None) takes
+    a lookup's reads."""
 
     PREFIX = ""
 
-    def __init__(self, client: Any, embeddings: Embeddings, verifier: Verifier | None) -> None:
+    def __init__(
+        self, client: Any, embeddings: Embeddings, verifier: Verifier | None, reader: Any = None
+    ) -> None:
         self.client, self.embeddings, self.verifier = client, embeddings, verifier
+        self.reader = reader
 
     def embed(self, text: str) -> Any:
         return getattr(self.embeddings, self.PREFIX + "embed_query")(text)
@@ -73,11 +84,11 @@ class _SyncCalls:
     def verify(self, e: Verify) -> Any:
         return getattr(self.verifier, self.PREFIX + "verify")(e.query, e.cached, e.similarity)
 
-    def execute(self, command: tuple[Any, ...], **route: Any) -> Any:
-        return self.client.execute_command(*command, **route)
+    def execute(self, client: Any, command: tuple[Any, ...], **route: Any) -> Any:
+        return client.execute_command(*command, **route)
 
-    def pipeline(self, commands: Sequence[tuple[Any, ...]]) -> Any:
-        pipe = self.client.pipeline(transaction=False)
+    def pipeline(self, client: Any, commands: Sequence[tuple[Any, ...]]) -> Any:
+        pipe = client.pipeline(transaction=False)
         for command in commands:
             pipe.execute_command(*command)
         return pipe.execute()
@@ -87,6 +98,9 @@ class _SyncCalls:
 
     def sleep(self, seconds: float) -> Any:
         time.sleep(seconds)
+
+    def reset(self, client: Any, err: SemanticCacheError) -> Any:
+        _failover.reset_sync(client, err)
 
 
 class _AsyncCalls(_SyncCalls):
@@ -101,6 +115,9 @@ class _AsyncCalls(_SyncCalls):
 
     def sleep(self, seconds: float) -> Any:
         return asyncio.sleep(seconds)
+
+    def reset(self, client: Any, err: SemanticCacheError) -> Any:
+        return _failover.reset_async(client, err)
 
 
 def _perform(effect: Any, calls: _SyncCalls) -> Steps[Any]:
@@ -121,13 +138,14 @@ def _perform(effect: Any, calls: _SyncCalls) -> Steps[Any]:
             return (yield calls.verify(effect))
         except Exception as exc:
             raise VerifierFailed(type(exc).__name__) from exc
-    client = calls.client
+    client = used = calls.client
     try:
         if isinstance(effect, Run):
+            used = _routing.target(client, calls.reader, effect.commands)
             if len(effect.commands) == 1:
                 command = effect.commands[0]
-                return [(yield calls.execute(command, **_route(client, command)))]
-            return (yield calls.pipeline(effect.commands))
+                return [(yield calls.execute(used, command, **_route(used, command)))]
+            return (yield calls.pipeline(used, effect.commands))
         if isinstance(effect, Scan):
             keys: set[str] = set()
             # Every node a cluster client knows, so that a node it wrongly believes to be a
@@ -143,16 +161,16 @@ def _perform(effect: Any, calls: _SyncCalls) -> Steps[Any]:
             replies: list[Any] = []
             for node in client.get_primaries():
                 try:
-                    replies.append((yield calls.execute(effect.command, target_nodes=node)))
+                    replies.append((yield calls.execute(client, effect.command, target_nodes=node)))
                 except Exception as exc:
-                    replies.append(_client_error(exc, client))
+                    replies.append((yield from _client_error(exc, client, calls)))
             return replies
         if isinstance(effect, Sleep):
             return (yield calls.sleep(effect.seconds))
     except SemanticCacheError:
         raise
     except Exception as exc:
-        raise _client_error(exc, client) from exc
+        raise (yield from _client_error(exc, used, calls)) from exc
     raise TypeError(f"unknown effect {effect!r}")
 
 
@@ -181,35 +199,50 @@ def _drive(flow: Flow[T], calls: _SyncCalls) -> Steps[T]:
 
 
 def run_sync(
-    flow: Flow[T], client: Any, embeddings: Embeddings, verifier: Verifier | None = None
+    flow: Flow[T],
+    client: Any,
+    embeddings: Embeddings,
+    verifier: Verifier | None = None,
+    reader: Any = None,
 ) -> T:
-    """Drive ``flow`` with a blocking Valkey client and ``embed_query``."""
-    steps = _drive(flow, _SyncCalls(client, embeddings, verifier))
+    """Drive ``flow`` with a blocking Valkey client and ``embed_query``; ``reader`` (a
+    replica's client) takes the lookups' reads."""
+    steps = _drive(flow, _SyncCalls(client, embeddings, verifier, reader))
     done, value = False, None
     while not done:  # a sync call's result is the value itself
         done, value = _advance(steps, value, None)
     return value  # type: ignore[return-value]
 
 
+async def _awaiting(steps: Steps[T]) -> T:
+    """Run ``steps``, awaiting each client call it yields; a call's error goes back in."""
+    value: Any = None
+    error: BaseException | None = None
+    while not (step := _advance(steps, value, error))[0]:
+        try:
+            value, error = await step[1], None
+        except Exception as exc:
+            value, error = None, exc
+    return step[1]  # type: ignore[no-any-return]
+
+
 async def run_async(
-    flow: Flow[T], client: Any, embeddings: Embeddings, verifier: Verifier | None = None
+    flow: Flow[T],
+    client: Any,
+    embeddings: Embeddings,
+    verifier: Verifier | None = None,
+    reader: Any = None,
 ) -> T:
-    """Drive ``flow`` with a ``valkey.asyncio`` client and ``aembed_query``."""
+    """Drive ``flow`` with a ``valkey.asyncio`` client and ``aembed_query``; ``reader`` (a
+    replica's client) takes the lookups' reads."""
+    calls = _AsyncCalls(client, embeddings, verifier, reader)
     if isinstance(client, acluster.ValkeyCluster):
         try:  # its nodes (default node, primaries) are known after; a no-op once they are
             await client.initialize()
         except Exception as exc:
             flow.close()
-            raise _client_error(exc, client) from exc
-    steps = _drive(flow, _AsyncCalls(client, embeddings, verifier))
-    value: Any = None
-    error: BaseException | None = None
-    while not (step := _advance(steps, value, error))[0]:
-        try:  # await the client call it yielded; its error goes back in
-            value, error = await step[1], None
-        except Exception as exc:
-            value, error = None, exc
-    return step[1]  # type: ignore[no-any-return]
+            raise (await _awaiting(_client_error(exc, client, calls))) from exc
+    return await _awaiting(_drive(flow, calls))
 
 
 __all__: Sequence[str] = ("run_async", "run_sync")

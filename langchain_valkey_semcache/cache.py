@@ -1,8 +1,7 @@
 """``ValkeySemanticCache``: a LangChain ``BaseCache`` on a Valkey vector index.
 
-Every operation is a flow of ``_flows`` run by one observed runner per path
-(:meth:`ValkeySemanticCache._call`, :meth:`ValkeySemanticCache._acall`): a span around
-it, the fail-open policy, and the accounting of what the flow returned.
+Every operation is a flow of ``_flows`` run by one observed runner per path (``_call``,
+``_acall``): a span around it, the fail-open policy, the accounting of what it returned.
 """
 
 from __future__ import annotations
@@ -126,6 +125,7 @@ class ValkeySemanticCache(BaseCache):
         )
         timeout, extra = self.config.socket_timeout_seconds, dict(client_kwargs or {})
         self._client, self._aclients = _clients.pair(url, client, async_client, timeout, extra)
+        self._replicas = _clients.Replicas(self.config.replica_urls, timeout, extra)
         if self._client is not None:
             self._startup_checks()
 
@@ -140,17 +140,19 @@ class ValkeySemanticCache(BaseCache):
                 raise
             logger.warning("semantic cache not reachable at start, will retry: %s", exc)
 
-    # -- the observed runners: one per path ---------------------------------------------
+    # -- the observed runners: one per path (a lookup reads from a replica, if any) ------
 
-    def _sync(self, flow: Flow[T]) -> T:
+    def _sync(self, flow: Flow[T], lookup: bool = False) -> T:
         if self._client is None:
             raise ConfigurationError("this cache has only an async client; use the a* methods")
-        return run_sync(flow, self._client, self.embeddings, self.verifier)
+        reader = self._replicas.pick() if lookup else None
+        return run_sync(flow, self._client, self.embeddings, self.verifier, reader)
 
-    async def _async(self, flow: Flow[T]) -> T:
+    async def _async(self, flow: Flow[T], lookup: bool = False) -> T:
         if self._aclients is None:
-            return await asyncio.to_thread(self._sync, flow)
-        return await run_async(flow, self._aclients.get(), self.embeddings, self.verifier)
+            return await asyncio.to_thread(self._sync, flow, lookup)
+        reader = self._replicas.apick() if lookup else None
+        return await run_async(flow, self._aclients.get(), self.embeddings, self.verifier, reader)
 
     def _span(self, job: _Job[Any]) -> Any:
         valid = job.namespace is None or isinstance(job.namespace, str)
@@ -160,14 +162,14 @@ class ValkeySemanticCache(BaseCache):
     def _call(self, job: _Job[T]) -> T:
         with self._span(job) as op:
             try:
-                return job.done(op, self._sync(job.flow()))
+                return job.done(op, self._sync(job.flow(), job.kind == "lookup"))
             except Exception as exc:
                 return job.fail(op, exc)
 
     async def _acall(self, job: _Job[T]) -> T:
         with self._span(job) as op:
             try:
-                return job.done(op, await self._async(job.flow()))
+                return job.done(op, await self._async(job.flow(), job.kind == "lookup"))
             except Exception as exc:
                 return job.fail(op, exc)
 
@@ -386,10 +388,12 @@ class ValkeySemanticCache(BaseCache):
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+        self._replicas.close()
 
     async def aclose(self) -> None:
         if self._aclients is not None:
             await self._aclients.aclose()
+        await self._replicas.aclose()
 
 
 __all__: Sequence[str] = ("CacheSettings", "ValkeySemanticCache")

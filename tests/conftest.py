@@ -26,6 +26,16 @@ class RunningServer:
         self.port = parsed.port or 6379
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Soak tests run only when the marker expression names them (``-m soak``)."""
+    if "soak" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="a soak run: select it with -m soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[LocalEngine]:
     """valkey-server + search module, once per session. Fails, never skips."""

@@ -40,6 +40,9 @@ UNIT = [
     "tests/unit/test_parser_properties.py",
     "tests/unit/test_admin_contract.py",
     "tests/unit/test_commands.py",
+    "tests/unit/test_flows_failover.py",
+    "tests/unit/test_failover_rules.py",
+    "tests/unit/test_routing.py",
 ]
 ENGINE_TESTS: dict[str, list[str]] = {
     "_protocol/replies.py": ["tests/integration/test_malformed_replies.py"],
@@ -55,6 +58,11 @@ ENGINE_TESTS: dict[str, list[str]] = {
         "tests/integration/test_ef_runtime.py",
     ],
     "_stats.py": ["tests/integration/test_telemetry.py", "tests/integration/test_failures.py"],
+    "_failover.py": [
+        "tests/integration/test_failover.py",
+        "tests/integration/test_failover_states.py",
+    ],
+    "_routing.py": ["tests/integration/test_replica_reads.py"],
 }
 PLAN: dict[str, list[str]] = {
     "_protocol/commands.py": UNIT,
@@ -63,6 +71,8 @@ PLAN: dict[str, list[str]] = {
     "_flows.py": UNIT,
     "_index.py": UNIT,
     "_stats.py": UNIT,
+    "_failover.py": UNIT,
+    "_routing.py": UNIT,
     "guards.py": ["tests/unit/test_guards.py", "tests/integration/test_minilm.py"],
     "cache.py": [
         "tests/integration/test_cache.py", "tests/integration/test_langchain.py",

@@ -133,6 +133,15 @@ def names_no_key(command: Sequence[Any]) -> bool:
     return bool(command) and str(command[0]).upper() in _NODE_COMMANDS
 
 
+# The reads of a lookup (the exact repeat, the KNN): a replica may answer them.
+_LOOKUP_READS = frozenset({"HMGET", "FT.SEARCH"})
+
+
+def is_lookup_read(command: Sequence[Any]) -> bool:
+    """True for the commands a lookup reads with, which replicas may serve."""
+    return bool(command) and str(command[0]).upper() in _LOOKUP_READS
+
+
 def write_entry(
     key: str,
     *,

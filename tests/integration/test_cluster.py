@@ -25,57 +25,22 @@ from valkey.cluster import ValkeyCluster
 
 from langchain_valkey_semcache import ConfigurationError, ValkeySemanticCache
 from langchain_valkey_semcache import _protocol as proto
-from langchain_valkey_semcache.engine import (
-    CLUSTER_BUS_PORT_OFFSET,
-    COORDINATOR_PORT_OFFSET,
-    LocalEngine,
-    free_port,
-)
+from langchain_valkey_semcache.engine import LocalEngine
+from tests.cluster_nodes import start_cluster
 from tests.conftest import Api
 from tests.support import TableEmbeddings
 
-SLOTS = 16384
 TIMEOUT = 0.5  # the cache's default socket timeout
 RETRIES = 1  # cluster_error_retry_attempts, as the README advises (valkey-py's default: 3)
 DIMS = 64
 N = 60
 
 
-def _port() -> int:
-    """A free port whose cluster bus and coordinator ports are free too."""
-    return free_port(0, CLUSTER_BUS_PORT_OFFSET, COORDINATOR_PORT_OFFSET)
-
-
-def start_cluster(coordinator: bool) -> list[LocalEngine]:
-    args = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
-    module_args = ("--use-coordinator",) if coordinator else ()
-    nodes: list[LocalEngine] = []
-    try:
-        for _ in range(3):
-            nodes.append(LocalEngine(port=_port(), args=args, module_args=module_args).start())
-        clients = [valkey.Valkey(port=n.port) for n in nodes]
-        step = SLOTS // len(nodes)
-        for i, client in enumerate(clients):
-            last = SLOTS - 1 if i == len(nodes) - 1 else (i + 1) * step - 1
-            client.execute_command("CLUSTER", "ADDSLOTSRANGE", i * step, last)
-        for node in nodes[1:]:
-            clients[0].execute_command("CLUSTER", "MEET", "127.0.0.1", node.port)
-        deadline = time.monotonic() + 30
-        while not all(b"cluster_state:ok" in c.execute_command("CLUSTER", "INFO") for c in clients):
-            assert time.monotonic() < deadline, "the local cluster did not form"
-            time.sleep(0.1)
-    except BaseException:
-        for node in nodes:
-            node.stop()
-        raise
-    return nodes
-
-
 @pytest.fixture(scope="module")
 def coordinated(search_engine: str) -> Iterator[list[LocalEngine]]:
     if search_engine != proto.VALKEY_SEARCH:
         pytest.skip(f"{search_engine} has no cross-shard coordinator (valkey-search runs these)")
-    nodes = start_cluster(coordinator=True)
+    nodes, _ = start_cluster(coordinator=True)
     yield nodes
     for node in nodes:
         node.stop()
@@ -83,7 +48,7 @@ def coordinated(search_engine: str) -> Iterator[list[LocalEngine]]:
 
 @pytest.fixture(scope="module")
 def uncoordinated() -> Iterator[list[LocalEngine]]:
-    nodes = start_cluster(coordinator=False)
+    nodes, _ = start_cluster(coordinator=False)
     yield nodes
     for node in nodes:
         node.stop()

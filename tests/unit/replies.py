@@ -87,3 +87,10 @@ ERR_BLOB = (
 )
 
 FT_LIST = [b"idx", b"agent_semcache"]
+
+# Failover and restart errors, recorded from valkey-server 9.1.2 (text after the error code).
+ERR_READONLY = "You can't write against a read only replica."  # valkey-py strips READONLY
+ERR_MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+ERR_READONLY_PIPELINE = (  # valkey-py's pipeline error: the failed command comes first
+    "Command # 1 (HSET k prompt busy room loading) of pipeline caused error: " + ERR_READONLY
+)

@@ -9,11 +9,15 @@ import valkey.exceptions as vex
 from langchain_valkey_semcache import _protocol as proto
 from langchain_valkey_semcache._errors import (
     CacheUnavailableError,
+    ClusterDownError,
     ConfigurationError,
     EmbeddingError,
     IndexMismatchError,
     NoSearchModuleError,
+    NotPrimaryError,
+    PrimaryDownError,
     ProtocolError,
+    ServerLoadingError,
 )
 from tests.unit import replies
 
@@ -191,11 +195,35 @@ def test_valkey_search_permission_errors_name_the_acl_rules(text: str) -> None:
         (vex.ConnectionError("refused"), CacheUnavailableError),
         (vex.TimeoutError("slow"), CacheUnavailableError),
         (vex.AuthenticationError("WRONGPASS"), CacheUnavailableError),
-        (vex.BusyLoadingError("LOADING"), CacheUnavailableError),
+        (vex.BusyLoadingError("Valkey is loading the dataset in memory"), ServerLoadingError),
+        (vex.ReadOnlyError(replies.ERR_READONLY), NotPrimaryError),
+        (vex.ResponseError(f"READONLY {replies.ERR_READONLY}"), NotPrimaryError),
+        (vex.ResponseError(replies.ERR_MASTERDOWN), PrimaryDownError),
+        (vex.MasterDownError("Link with MASTER is down"), PrimaryDownError),
+        (vex.ResponseError("CLUSTERDOWN Hash slot not served"), ClusterDownError),
+        (vex.ClusterDownError("The cluster is down"), ClusterDownError),
     ],
 )
 def test_translate_server_wording(exc: Exception, kind: type) -> None:
     assert type(proto.translate(exc)) is kind
+
+
+def test_failover_errors_are_unavailable_and_name_their_state() -> None:
+    for kind in (NotPrimaryError, ServerLoadingError, PrimaryDownError, ClusterDownError):
+        assert issubclass(kind, CacheUnavailableError)
+    err = proto.translate(vex.ReadOnlyError(replies.ERR_READONLY_PIPELINE))
+    assert type(err) is NotPrimaryError and "no longer the primary" in str(err)
+
+
+def test_a_pipeline_error_is_read_by_the_server_words_not_the_command() -> None:
+    # The failed command (a user's prompt: "busy room loading") is never classified.
+    text = replies.ERR_READONLY_PIPELINE.replace(replies.ERR_READONLY, "ERR some other error")
+    err = proto.translate(vex.ResponseError(text))
+    assert type(err) is ProtocolError
+    assert type(proto.translate(vex.ReadOnlyError(replies.ERR_READONLY_PIPELINE))) is (
+        NotPrimaryError
+    )
+    assert "busy room" not in str(proto.translate(vex.ReadOnlyError(replies.ERR_READONLY_PIPELINE)))
 
 
 def test_no_module_message_names_elasticache_requirement() -> None:

@@ -4,10 +4,11 @@ import langchain_valkey_semcache as pkg
 def test_public_api_is_pinned() -> None:
     assert sorted(pkg.__all__) == sorted([
         "AllOf", "Answer", "CacheConfig", "CacheHit", "CacheLookup", "CacheSettings",
-        "CacheStats", "CacheUnavailableError", "ConfigurationError", "EmbeddingError",
-        "GuardVerifier", "IndexMismatchError", "InvalidInputError", "JudgeVerifier",
-        "NoSearchModuleError", "PromptParts", "PromptSplitter", "ProtocolError", "SearchOptions",
-        "SemanticCacheError", "StoreOptions", "Timings", "ValkeySemanticCache", "Verifier",
+        "CacheStats", "CacheUnavailableError", "ClusterDownError", "ConfigurationError",
+        "EmbeddingError", "GuardVerifier", "IndexMismatchError", "InvalidInputError",
+        "JudgeVerifier", "NoSearchModuleError", "NotPrimaryError", "PrimaryDownError",
+        "PromptParts", "PromptSplitter", "ProtocolError", "SearchOptions", "SemanticCacheError",
+        "ServerLoadingError", "StoreOptions", "Timings", "ValkeySemanticCache", "Verifier",
         "normalize_prompt", "split_langchain_prompt",
     ])  # fmt: skip
     for name in pkg.__all__:
