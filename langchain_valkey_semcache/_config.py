@@ -24,6 +24,9 @@ class CacheConfig:
 
     ``similarity_threshold`` is cosine similarity (1 - COSINE distance) in [0, 1]: a
     candidate is served only when its similarity is at least this value.
+    ``compress_answers`` stores answers of 200 bytes and more as zstd frames (binary field
+    values: a client given with ``decode_responses=True`` needs it False); entries of either
+    form are always readable.
     """
 
     index_name: str = "semcache"
@@ -42,6 +45,7 @@ class CacheConfig:
     index_check_interval_seconds: float = 30.0
     max_prompt_chars: int = 4000
     max_answer_bytes: int = 1_000_000
+    compress_answers: bool = True
     embedding_memo_size: int = 1024
 
     def __post_init__(self) -> None:
@@ -84,6 +88,8 @@ class CacheConfig:
                 "hnsw_ef_runtime must be None (fitted to the index size) or an int in "
                 f"[1, 4096], got {ef!r}"
             )
+        if not isinstance(self.compress_answers, bool):
+            _fail(f"compress_answers must be True or False, got {self.compress_answers!r}")
         if self.on_error not in ("miss", "raise"):
             _fail(f"on_error must be 'miss' or 'raise', got {self.on_error!r}")
         for name in (

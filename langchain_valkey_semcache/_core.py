@@ -514,7 +514,7 @@ class CacheCore:
 
     def _prepare(
         self, parts: PromptParts, generations: Sequence[Any], ttl_seconds: int | None
-    ) -> tuple[str, str] | None:
+    ) -> tuple[str, str | bytes] | None:
         """(normalized text, serialized answer), or None when it is not to be stored."""
         if ttl_seconds is not None and (
             isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds <= 0
@@ -526,7 +526,9 @@ class CacheCore:
             self.count(skipped=1)
             return None
         try:
-            payload = serialize(generations, self.config.max_answer_bytes)
+            payload = serialize(
+                generations, self.config.max_answer_bytes, self.config.compress_answers
+            )
         except InvalidInputError as exc:
             reason = "too large" if "max_answer_bytes" in str(exc) else "not serializable"
             logger.warning("not caching an answer: %s", reason)
@@ -538,7 +540,7 @@ class CacheCore:
         self,
         text: str,
         context: str,
-        payload: str,
+        payload: str | bytes,
         blob: bytes,
         llm_string: str,
         namespace: str | None,

@@ -50,7 +50,7 @@ class Neighbor:
     similarity: float
     key: str
     prompt: str
-    answer: str | None
+    answer: str | bytes | None
     expired: bool
     above_threshold: bool
     verdict: bool | None

@@ -51,6 +51,7 @@ class CacheSettings(TypedDict, total=False):
     index_check_interval_seconds: float
     max_prompt_chars: int
     max_answer_bytes: int
+    compress_answers: bool
     embedding_memo_size: int
 
 
