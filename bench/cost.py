@@ -446,8 +446,9 @@ def codec_table() -> str:
                      f"{dec_us:.0f}"))  # fmt: skip
     sizes = []
     comp = zstandard.ZstdCompressor(level=3)
+    long = " ".join(texts)
     for chars in (20, 60, 120, 250, 500, 1500, 6000):
-        gens = [ChatGeneration(message=AIMessage(content=texts[0][:chars]))]
+        gens = [ChatGeneration(message=AIMessage(content=long[:chars]))]
         j = serialize(gens, 10**9, False)
         assert isinstance(j, str)
         sizes.append((chars, len(j.encode()), len(comp.compress(j.encode()))))
