@@ -329,6 +329,7 @@ class Floor:
     recall: float
     hmget_p50: float = 0.0
     bare_p50: float = 0.0  # lookup() with verifier=None
+    bare_recall: float = 0.0  # recall@1 with verifier=None: the vector search's own
 
 
 def timed_lookups(
@@ -378,13 +379,14 @@ def floor(
     hmget = timed_raw(client, list(client.last["HMGET"]), None, wl)
     dims = wl.vectors.shape[1]
     bare = make_cache(url, emb, cache.config.index_name, dims, verifier=None)
-    bare_ms, _ = timed_lookups(bare, emb, wl, n)
+    bare_ms, bare_got = timed_lookups(bare, emb, wl, n)
     bare.close()
     served = sum(g is not None for g in got) / len(got)
     recall = sum(g == t for g, t in zip(got, truth, strict=True)) / len(got)
+    bare_recall = sum(g == t for g, t in zip(bare_got, truth, strict=True)) / len(got)
     return Floor(label, wl.kind, n, dims, cache.hnsw_ef_runtime, pct(ms, 50), pct(ms, 99),
                  pct(raw, 50), pct(raw, 99), served, recall, pct(hmget, 50),
-                 pct(bare_ms, 50))  # fmt: skip
+                 pct(bare_ms, 50), bare_recall)  # fmt: skip
 
 
 # -- tables ---------------------------------------------------------------------------------
@@ -428,11 +430,12 @@ def floor_table(floors: list[Floor]) -> str:
              f"{f.lookup_p99:.2f}", f"{f.raw_p50:.2f}", f"{f.raw_p99:.2f}",
              f"{f.lookup_p50 / f.raw_p50:.2f}x", f"{f.hmget_p50:.2f}",
              f"{f.lookup_p50 / (f.raw_p50 + f.hmget_p50):.2f}x", f"{f.bare_p50:.2f}",
-             f"{f.served:.3f}", f"{f.recall:.3f}")
+             f"{f.served:.3f}", f"{f.recall:.3f}", f"{f.bare_recall:.3f}")
             for f in floors]  # fmt: skip
     return table(["engine", "vectors", "entries", "dims", "EF", "lookup() p50 ms", "p99",
                   "raw FT.SEARCH p50 ms", "p99", "floor ratio", "raw HMGET p50",
-                  "vs both", "no guards p50", "served", "recall@1"], rows)  # fmt: skip
+                  "vs both", "no guards p50", "served", "recall@1",
+                  "recall@1 no guards"], rows)  # fmt: skip
 
 
 def codec_table() -> str:
@@ -562,14 +565,15 @@ def sweep(args: argparse.Namespace) -> None:
                             rows.append((choice.label, wl.kind, f"{n:,}", dims, m, efc,
                                          f"{cell.per_entry:,.0f}", f"{index:,.0f}",
                                          f"{cell.rate:,.0f}", f"{cell.server_cpu_ms:.2f}",
-                                         f.ef, f"{f.recall:.3f}",
+                                         f.ef, f"{f.recall:.3f}", f"{f.bare_recall:.3f}",
                                          f"{f.lookup_p50:.2f}", f"{f.raw_p50:.2f}"))  # fmt: skip
                             cache.close()
                         finally:
                             eng.stop()
     print("\n## HNSW M x EF_CONSTRUCTION (store_many fill, answers zstd)\n")
     print(table(["engine", "vectors", "entries", "dims", "M", "EF_CONSTRUCTION", "B/entry",
-                 "index B", "writes/s", "server CPU ms", "EF_RUNTIME", "recall@1", "lookup() p50",
+                 "index B", "writes/s", "server CPU ms", "EF_RUNTIME", "recall@1", "no guards",
+                 "lookup() p50",
                  "raw p50"], rows))  # fmt: skip
 
 
