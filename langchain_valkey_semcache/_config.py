@@ -37,7 +37,10 @@ class CacheConfig:
     dims: int | None = None
     candidates: int = 3
     hnsw_m: int = 16
-    hnsw_ef_construction: int = 200
+    # 100, not 200: half the server CPU per insert at the same memory and recall@1 (real-shaped
+    # 10k x 1024-d and 100k x 384-d: unchanged; random 100k x 1024-d at EF_RUNTIME 400: 0.997);
+    # measured by bench/cost.py --hnsw-sweep, docs/cost.md.
+    hnsw_ef_construction: int = 100
     hnsw_ef_runtime: int | None = None  # None: fitted to the index size (see _core.ef_for)
     on_error: OnError = "miss"
     socket_timeout_seconds: float = 0.5
