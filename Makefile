@@ -28,7 +28,7 @@ help:
 	@echo "make dist      wheel + sdist of the library into dist/"
 	@echo "make docs      the documentation site into site/ (mkdocs build --strict; part of make test)"
 	@echo "make docs-serve  the site on http://127.0.0.1:8000 (DOCS_PORT=...), rebuilt on edits, until Ctrl-C"
-	@echo "make bench     performance benchmarks, both engines (about 17 minutes; python bench/speed.py --quick: a minute), then bench/otel_overhead.py"
+	@echo "make bench     performance benchmarks, both engines (about 17 minutes; python bench/speed.py --quick: a minute), then bench/otel_overhead.py and bench/cost.py (memory per entry, writes, floor ratio: 10-20 min more)"
 	@echo "make package   the AgentCore direct-code .zip (Linux ARM64, no Docker) into dist/"
 	@echo "make synth     CloudFormation template into infra/cdk.out, offline (builds the package)"
 	@echo "make preflight read-only checks of your AWS account before a first deploy (ENV=dev; credentials)"
@@ -171,9 +171,12 @@ $(BENCH_STAMP): bench/requirements-compare.txt
 # Lookup speed and recall on RediSearch and valkey-search 1.2.1 side by side, with
 # langchain-redis; about 17 minutes on the 2-core VM (most of it the 100k x 1024-d fills).
 # bench/perf.py (GPTCache, numpy floor, M sweep) and bench/reply_parser.py run on their own.
+# bench/cost.py: bytes per entry (split into vector, answer, prompt, metadata, key, index) and
+# writes/s beside langchain-redis, and the floor ratio (hit p50 / the raw FT.SEARCH's p50).
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/otel_overhead.py
+	$(BIN)/python bench/cost.py
 
 # Mutation testing (mutmut 3) of the flows (_flows, _index, _stats), the _protocol package, guards.py and cache.py against the
 # tests that exercise each; CPU-heavy, capped per file, not part of .ci/run. Work folders and

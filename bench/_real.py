@@ -19,14 +19,21 @@ DATA_CANDIDATES = (
 )
 
 
-def minilm_questions(out: Path, limit: int) -> np.ndarray | None:
-    """Unique normalized questions of ``dev_stream.jsonl``, embedded once and kept in ``out``."""
+def questions(limit: int = 100_000) -> list[str]:
+    """Unique normalized questions of ``dev_stream.jsonl`` in stream order ([] without it)."""
     data = next((p for p in DATA_CANDIDATES if p.exists()), None)
     if data is None:
-        return None
+        return []
     lines = data.read_text().splitlines()
     texts = list(dict.fromkeys(normalize(json.loads(line)["query"]) for line in lines))
-    texts = [t for t in texts if t][:limit]
+    return [t for t in texts if t][:limit]
+
+
+def minilm_questions(out: Path, limit: int) -> np.ndarray | None:
+    """:func:`questions`, embedded once and kept in ``out``."""
+    texts = questions(limit)
+    if not texts:
+        return None
     key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
     path = out / f"minilm_{len(texts)}_{key}.npy"
     if path.exists():

@@ -42,6 +42,9 @@ class CacheConfig:
 
     ``similarity_threshold`` is cosine similarity (1 - COSINE distance) in [0, 1]: a
     candidate is served only when its similarity is at least this value.
+    ``compress_answers`` stores answers of 200 bytes and more as zstd frames (binary field
+    values: a client given with ``decode_responses=True`` needs it False); entries of either
+    form are always readable.
     """
 
     index_name: str = "semcache"
@@ -52,14 +55,18 @@ class CacheConfig:
     dims: int | None = None
     candidates: int = 3
     hnsw_m: int = 16
-    hnsw_ef_construction: int = 200
-    hnsw_ef_runtime: int | None = None  # None: fitted to the index size (see _core.ef_for)
+    # 100, not 200: half the server CPU per insert at the same memory and recall@1 (real-shaped
+    # 10k x 1024-d and 100k x 384-d: unchanged; random 100k x 1024-d at EF_RUNTIME 400: 0.997);
+    # measured by bench/cost.py --hnsw-sweep, docs/cost.md.
+    hnsw_ef_construction: int = 100
+    hnsw_ef_runtime: int | None = None  # None: fitted to the index size (see _index.ef_for)
     on_error: OnError = "miss"
     socket_timeout_seconds: float = 0.5
     retry_after_seconds: float = 5.0
     index_check_interval_seconds: float = 30.0
     max_prompt_chars: int = 4000
     max_answer_bytes: int = 1_000_000
+    compress_answers: bool = True
     embedding_memo_size: int = 1024
     replica_urls: tuple[str, ...] = ()
     """Standalone replicas (e.g. ElastiCache's reader endpoint) that take the lookups'
@@ -95,6 +102,8 @@ class CacheConfig:
                 "hnsw_ef_runtime must be None (fitted to the index size) or an int in "
                 f"[1, 4096], got {ef!r}"
             )
+        if not isinstance(self.compress_answers, bool):
+            _fail(f"compress_answers must be True or False, got {self.compress_answers!r}")
         if self.on_error not in ("miss", "raise"):
             _fail(f"on_error must be 'miss' or 'raise', got {self.on_error!r}")
         for name in (
@@ -141,6 +150,7 @@ class CacheSettings(TypedDict, total=False):
     index_check_interval_seconds: float
     max_prompt_chars: int
     max_answer_bytes: int
+    compress_answers: bool
     embedding_memo_size: int
     replica_urls: tuple[str, ...]
 

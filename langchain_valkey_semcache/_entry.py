@@ -11,6 +11,7 @@ from langchain_core.load import dumps, loads
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
+from . import _codec
 from ._errors import InvalidInputError, ProtocolError
 
 Answer = str | BaseMessage | Sequence[Generation]
@@ -109,29 +110,35 @@ def to_generations(answer: Answer) -> list[Generation]:
     return gens
 
 
-def serialize(generations: Sequence[Generation], max_bytes: int) -> str:
-    """JSON of the generations (``langchain_core.load``), or InvalidInputError."""
+def serialize(
+    generations: Sequence[Generation], max_bytes: int, compress: bool = True
+) -> str | bytes:
+    """The stored form of the generations (lean ``langchain_core.load`` JSON, zstd above a
+    size unless ``compress`` is False; see ``_codec``), or InvalidInputError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             payload = dumps(list(generations))
-        json.loads(payload)  # dumps falls back to "not_implemented" stubs: reject those
+        parsed = json.loads(payload)  # dumps falls back to "not_implemented" stubs: reject those
     except Exception as exc:
         raise InvalidInputError(f"generations cannot be serialized: {exc}") from exc
     if '"type": "not_implemented"' in payload:
         raise InvalidInputError("generations hold objects langchain_core.load cannot serialize")
+    payload = _codec.lean(parsed)
     size = len(payload.encode("utf-8"))
     if size > max_bytes:
         raise InvalidInputError(f"answer is {size} bytes, over max_answer_bytes={max_bytes}")
-    return payload
+    return _codec.encode(payload, compress)
 
 
-def deserialize(payload: str) -> list[Generation]:
-    """Inverse of :func:`serialize`; a corrupt payload is a ProtocolError, never a hit."""
+def deserialize(payload: str | bytes) -> list[Generation]:
+    """Inverse of :func:`serialize` (also reads the plain JSON of older entries); a corrupt
+    payload is a ProtocolError, never a hit."""
     try:
+        text = _codec.decode(payload)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = loads(payload, allowed_objects="core")
+            value = loads(text, allowed_objects="core")
     except Exception as exc:
         raise ProtocolError(f"stored answer cannot be decoded: {exc}") from exc
     if (

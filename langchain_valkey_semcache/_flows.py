@@ -246,7 +246,7 @@ class CacheCore:
 
     def _prepare(
         self, parts: PromptParts, generations: Sequence[Any], ttl_seconds: int | None
-    ) -> tuple[str, str] | None:
+    ) -> tuple[str, str | bytes] | None:
         """(normalized text, serialized answer), or None when it is not to be stored."""
         check_ttl(ttl_seconds)
         text, why = self._prompt_text(parts)
@@ -254,7 +254,9 @@ class CacheCore:
             logger.debug("not caching: %s", why)
             return None
         try:
-            payload = serialize(generations, self.config.max_answer_bytes)
+            payload = serialize(
+                generations, self.config.max_answer_bytes, self.config.compress_answers
+            )
         except InvalidInputError as exc:
             reason = "too large" if "max_answer_bytes" in str(exc) else "not serializable"
             logger.warning("not caching an answer: %s", reason)
@@ -265,7 +267,7 @@ class CacheCore:
         self,
         text: str,
         context: str,
-        payload: str,
+        payload: str | bytes,
         blob: bytes,
         llm_string: str,
         namespace: str | None,

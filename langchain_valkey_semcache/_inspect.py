@@ -52,7 +52,7 @@ class Neighbor:
     similarity: float
     key: str
     prompt: str
-    answer: str | None
+    answer: str | bytes | None
     expired: bool
     above_threshold: bool
     verdict: bool | None

@@ -220,7 +220,7 @@ def cmd_drop(admin: Admin, stdin: TextIO) -> tuple[int, Any, list[tuple[str, str
     ]  # fmt: skip
 
 
-def _answer_text(payload: str | None) -> str | None:
+def _answer_text(payload: str | bytes | None) -> str | None:
     if payload is None:
         return None
     try:

@@ -146,7 +146,7 @@ def write_entry(
     key: str,
     *,
     prompt: str,
-    answer: str,
+    answer: str | bytes,
     part: str,
     ns: str,
     vector: bytes,

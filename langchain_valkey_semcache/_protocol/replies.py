@@ -43,7 +43,7 @@ class Candidate:
     key: str
     distance: float
     prompt: str | None
-    answer: str | None
+    answer: str | bytes | None  # as stored: see _codec
     expires_at: float
 
     @property
@@ -57,7 +57,7 @@ class StoredEntry:
     """An entry read back by key (the exact-repeat path)."""
 
     prompt: str
-    answer: str
+    answer: str | bytes  # as stored: see _codec
     part: str
     ns: str
     expires_at: float
@@ -82,6 +82,13 @@ def _text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     if isinstance(value, str):
+        return value
+    raise ProtocolError(f"expected a string in the reply, got {type(value).__name__}")
+
+
+def _stored(value: Any) -> str | bytes:
+    """A field kept as the server sent it (a compressed answer is not text)."""
+    if isinstance(value, bytes | str):
         return value
     raise ProtocolError(f"expected a string in the reply, got {type(value).__name__}")
 
@@ -117,7 +124,7 @@ def parse_search(reply: Any) -> list[Candidate]:
                 key=_text(body[i]),
                 distance=distance,
                 prompt=None if prompt is None else _text(prompt),
-                answer=None if answer is None else _text(answer),
+                answer=None if answer is None else _stored(answer),
                 expires_at=_expires(fields.get(EXPIRES, b"inf")),
             )
         )
@@ -131,8 +138,8 @@ def parse_entry(reply: Any) -> StoredEntry | None:
         raise ProtocolError(f"unexpected HMGET reply: {reply!r:.200}")
     if any(v is None for v in reply):
         return None
-    prompt, answer, part, ns, expires = (_text(v) for v in reply)
-    return StoredEntry(prompt, answer, part, ns, _expires(expires))
+    prompt, part, ns, expires = (_text(reply[i]) for i in (0, 2, 3, 4))
+    return StoredEntry(prompt, _stored(reply[1]), part, ns, _expires(expires))
 
 
 def _expires(value: Any) -> float:

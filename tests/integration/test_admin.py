@@ -69,14 +69,14 @@ def test_info(engine: LocalEngine, index_name: str, filled: ValkeySemanticCache)
     assert info["engine"] in ("redisearch", "valkey-search")
     assert info["entries"] == 3 and info["num_docs_this_node"] == 3
     assert info["dim"] == 8 and info["distance_metric"] == "COSINE"
-    vector = {"algorithm": "HNSW", "data_type": "FLOAT32", "m": 16, "ef_construction": 200}
+    vector = {"algorithm": "HNSW", "data_type": "FLOAT32", "m": 16, "ef_construction": 100}
     assert vector.items() <= info["vector"].items()
     assert {"field": "vec", "type": "VECTOR"} in info["schema"]
     assert 100 < info["bytes_per_entry"] < 10_000 and info["memory_sample"] == 3
     code, out, _ = admin("info", "--url", engine.url, "--index", index_name)
     assert code == 0
     engine, version = filled.engine
-    assert f"{engine} (module version {version})" in out and "M 16, EF_CONSTRUCTION 200" in out
+    assert f"{engine} (module version {version})" in out and "M 16, EF_CONSTRUCTION 100" in out
 
 
 def test_stats(engine: LocalEngine, index_name: str, filled: ValkeySemanticCache) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import random
 import threading
@@ -147,7 +148,9 @@ def test_evicted_entries_are_never_served(small_engine: LocalEngine) -> None:
                                 socket_timeout_seconds=5)  # fmt: skip
     raw = valkey.Valkey.from_url(small_engine.url)
     keys: dict[str, str] = {}
-    batch = [(f"question number {i}", "answer " + "x" * 4000) for i in range(6_000)]
+    # Incompressible answers (stored answers are zstd-compressed): about 3 KB each as stored.
+    noise = [base64.b64encode(random.Random(i).randbytes(3000)).decode() for i in range(6_000)]
+    batch = [(f"question number {i}", f"answer {noise[i]}") for i in range(6_000)]
     for i in range(0, len(batch), 1000):
         for (question, _), key in zip(batch[i : i + 1000], cache.store_many(batch[i : i + 1000]),
                                       strict=True):  # fmt: skip

@@ -53,7 +53,7 @@ def test_parse_search_sorts_and_decodes() -> None:
     cands = proto.parse_search(replies.SEARCH)
     assert [c.key for c in cands] == ["t:1", "t:2"]
     assert cands[0].similarity == pytest.approx(1 - 0.00496286153793)
-    assert cands[0].prompt == "hello" and cands[0].answer == "[]"
+    assert cands[0].prompt == "hello" and cands[0].answer == b"[]"  # as stored
     assert cands[0].expires_at == math.inf
     assert proto.parse_search(replies.SEARCH_EMPTY) == []
     same = proto.parse_search(replies.SEARCH_IDENTICAL)[0]
@@ -252,7 +252,7 @@ def test_entry_round_trip() -> None:
     mapping = dict(zip(hset[2::2], hset[3::2], strict=True))
     reply = [str(mapping[f]).encode() for f in proto.ENTRY_FIELDS]
     entry = proto.parse_entry(reply)
-    assert entry == proto.StoredEntry("q", "[]", "p1", "n1", math.inf)
+    assert entry == proto.StoredEntry("q", b"[]", "p1", "n1", math.inf)
     assert proto.parse_entry([None] * len(proto.ENTRY_FIELDS)) is None
     assert proto.parse_entry([b"q", None, b"p", b"n", b"inf"]) is None
     with pytest.raises(ProtocolError):
