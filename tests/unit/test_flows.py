@@ -452,7 +452,7 @@ VALKEY_SEARCH_8D = copy.deepcopy(replies.VALKEY_SEARCH_12_INFO)
 VALKEY_SEARCH_8D[VALKEY_SEARCH_8D.index(b"attributes") + 1][2][-1][3] = 8
 
 
-SPEC = proto.IndexSpec("idx", "t:", 4, 16, 200)
+SPEC = proto.IndexSpec("idx", "t:", 4, 16, 100)  # the default EF_CONSTRUCTION
 
 
 def test_ensure_index_sends_exactly_these_commands() -> None:
