@@ -45,6 +45,7 @@ class _Answer(NamedTuple):
 
 
 Scope = Literal["conversation", "question"]
+"""What keys a cached answer: see ``SemanticCacheNodes``' ``scope``."""
 
 
 def _merge(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
@@ -55,10 +56,17 @@ class SemanticCacheState(TypedDict, total=False):
     """Graph state: the messages plus what the cache decided."""
 
     messages: Annotated[list[AnyMessage], add_messages]
+    """The conversation; a hit appends the cached AI message (``response_metadata``
+    ``semantic_cache``: similarity, matched prompt, exact)."""
     cache_hit: bool
+    """Whether the last lookup served the answer."""
     similarity: float | None
+    """The hit's cosine similarity, or on a miss the nearest candidate's (None: none)."""
     cache_timings: Annotated[dict[str, float], _merge]
+    """Milliseconds per step: ``cache_search`` (the lookup node), ``embedding``,
+    ``vector_search``, ``verification``, ``agent_invocation``, ``cache_store``."""
     cache_resumed: bool
+    """Whether the agent ran resumed after an interrupt (its answer is then not stored)."""
 
 
 def _ms(start: float) -> float:
