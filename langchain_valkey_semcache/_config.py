@@ -38,39 +38,64 @@ def check_ttl(value: object) -> int | None:
 
 @dataclass(frozen=True)
 class CacheConfig:
-    """Every tunable of :class:`ValkeySemanticCache`, checked once at construction.
-
-    ``similarity_threshold`` is cosine similarity (1 - COSINE distance) in [0, 1]: a
-    candidate is served only when its similarity is at least this value.
-    ``compress_answers`` stores answers of 200 bytes and more as zstd frames (binary field
-    values: a client given with ``decode_responses=True`` needs it False); entries of either
-    form are always readable.
-    """
+    """Every tunable of ``ValkeySemanticCache``, checked once at construction (a bad value
+    is a ``ConfigurationError``). Units are in the names; defaults as shown."""
 
     index_name: str = "semcache"
+    """The FT index name: 1-128 characters of ``[A-Za-z0-9_-:.]``."""
     key_prefix: str | None = None
+    """The hash-key prefix the index covers; None: ``"<index_name>:"``."""
     similarity_threshold: float = 0.9
+    """Minimum cosine similarity (1 - COSINE distance, in [0, 1]) to serve a hit."""
     ttl_seconds: int | None = None
+    """Entry lifetime in seconds (None: no expiry); ``store(..., ttl_seconds=)`` overrides it
+    per entry."""
     namespace: str = ""
+    """The tenant: a TAG filtered inside the KNN query (any characters: stored as a digest)."""
     dims: int | None = None
+    """Vector size, in [1, 32768]; None: learned from the first embedding (no embedding call
+    at construction). Given, construction (with a sync client) creates or checks the index."""
     candidates: int = 3
+    """KNN ``k``, in [1, 100]: the nearest live candidate above the threshold that the
+    verifier accepts is served."""
     hnsw_m: int = 16
-    # 100, not 200: half the server CPU per insert at the same memory and recall@1 (real-shaped
-    # 10k x 1024-d and 100k x 384-d: unchanged; random 100k x 1024-d at EF_RUNTIME 400: 0.997);
-    # measured by bench/cost.py --hnsw-sweep, docs/cost.md.
+    """HNSW graph degree (M), in [2, 512]."""
     hnsw_ef_construction: int = 100
-    hnsw_ef_runtime: int | None = None  # None: fitted to the index size (see _index.ef_for)
+    """HNSW build beam width, in [1, 4096]. 100, not 200: half the server CPU per insert at
+    the same memory and recall@1 (measured by ``bench/cost.py --hnsw-sweep``, docs/cost.md)."""
+    hnsw_ef_runtime: int | None = None
+    """Query beam width, in [1, 4096]; None: fitted to the index size (FT.INFO ``num_docs``,
+    re-read at most every ``index_check_interval_seconds``): 40 up to 10k entries, 200 to
+    100k, 400 beyond, doubled above 1k entries from 768 dimensions, never below
+    ``candidates``.
+    ``ValkeySemanticCache.ef_runtime_in_force`` tells the value in force."""
     on_error: OnError = "miss"
+    """``"miss"``: errors fail open (a lookup misses, a store is a no-op), counted and
+    logged; ``"raise"``: they raise typed ``SemanticCacheError`` subclasses."""
     socket_timeout_seconds: float = 0.5
+    """Connect and read timeout, in seconds, of the clients built from ``url`` and
+    ``replica_urls``."""
     retry_after_seconds: float = 5.0
+    """After the server was unreachable, skip the cache for this many seconds."""
     index_check_interval_seconds: float = 30.0
+    """When a lookup finds nothing, re-verify the index (re-created with another schema by
+    someone else?) at most once per this many seconds."""
     max_prompt_chars: int = 4000
+    """Longer prompts (in characters) are neither looked up nor stored: embedding models
+    truncate."""
     max_answer_bytes: int = 1_000_000
+    """Larger answers are not stored (bytes of the lean JSON, before compression)."""
     compress_answers: bool = True
+    """Store answers of 200 bytes and more as zstd frames of lean JSON (about 3.5x smaller).
+    Binary field values: a ``client`` built with ``decode_responses=True`` needs False.
+    Entries of either form are always read."""
     embedding_memo_size: int = 1024
+    """Vectors of missed lookups kept (count, in [0, 1000000]) for the update that follows;
+    0 turns the memo off."""
     replica_urls: tuple[str, ...] = ()
     """Standalone replicas (e.g. ElastiCache's reader endpoint) that take the lookups'
-    reads, in turn; writes and index checks stay on the primary. Empty: all on the primary."""
+    reads (HMGET, FT.SEARCH), in turn; writes and index checks stay on the primary. Empty:
+    all on the primary. Cluster mode follows the client's ``read_from_replicas``."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.index_name):
@@ -131,7 +156,7 @@ class CacheConfig:
 
 
 class CacheSettings(TypedDict, total=False):
-    """The keyword spelling of :class:`CacheConfig`'s fields (``ValkeySemanticCache(...,
+    """The keyword spelling of ``CacheConfig``'s fields (``ValkeySemanticCache(...,
     similarity_threshold=0.9)``); a unit test keeps the two alike."""
 
     index_name: str
@@ -156,24 +181,29 @@ class CacheSettings(TypedDict, total=False):
 
 
 class SearchOptions(TypedDict, total=False):
-    """Keywords of ``search``/``check``: the partition (``llm_string`` and ``context``, the
-    non-question part of a chat), the tenant ``namespace`` (None: the configured one) and a
-    per-call ``similarity_threshold``."""
+    """Keywords of ``search``/``check`` (and their async twins); all optional."""
 
     llm_string: str
+    """The model and prompt version the answer depends on: a partition (default ``""``)."""
     context: str
+    """The non-question part of a chat (system prompt, earlier turns): a partition, not
+    embedded (default ``""``)."""
     namespace: str | None
+    """The tenant; None (default): the configured ``CacheConfig.namespace``."""
     similarity_threshold: float | None
+    """This call's cosine similarity threshold in [0, 1]; None (default): the configured
+    one."""
 
 
 class StoreOptions(TypedDict, total=False):
-    """Keywords of ``store``/``store_many``: the partition and namespace as for
-    :class:`SearchOptions`, and a per-entry ``ttl_seconds`` (None: the configured one)."""
+    """Keywords of ``store``/``store_many`` (and their async twins); all optional.
+    ``llm_string``, ``context`` and ``namespace`` are as in ``SearchOptions``."""
 
     llm_string: str
     context: str
     namespace: str | None
     ttl_seconds: int | None
+    """The entries' lifetime in seconds; None (default): the configured ``ttl_seconds``."""
 
 
 def check_options(given: dict[str, object], allowed: type) -> None:

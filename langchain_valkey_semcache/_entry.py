@@ -15,6 +15,8 @@ from . import _codec
 from ._errors import InvalidInputError, ProtocolError
 
 Answer = str | BaseMessage | Sequence[Generation]
+"""What ``store`` takes: a string, a message (stored as an ``AIMessage``) or a non-empty list
+of LangChain ``Generation``."""
 
 
 @dataclass(frozen=True)
@@ -22,9 +24,13 @@ class Timings:
     """Milliseconds spent in each step of one lookup."""
 
     embedding_ms: float = 0.0
+    """The embedding call (0 for an exact repeat; about 0 for a vector from the memo)."""
     search_ms: float = 0.0
+    """The vector search (for an exact repeat: its one HMGET)."""
     total_ms: float = 0.0
+    """The whole lookup."""
     verify_ms: float = 0.0
+    """The verifier, over every candidate it was asked about."""
 
 
 @dataclass(frozen=True)
@@ -32,11 +38,17 @@ class CacheHit:
     """A served entry: the stored generations and why they were served."""
 
     generations: list[Generation]
+    """The stored answer, as LangChain generations."""
     similarity: float
+    """Cosine similarity of the two questions, in [0, 1] (1.0 for an exact repeat)."""
     matched_prompt: str
+    """The cached question (normalized) whose answer is served."""
     key: str
+    """The entry's key: give it to ``forget`` to delete the entry."""
     exact: bool
+    """True for an exact repeat of a cached question (no embedding call)."""
     timings: Timings
+    """The time spent in each step of the lookup."""
 
     @property
     def answer(self) -> str:
@@ -54,20 +66,25 @@ class CacheHit:
 
 @dataclass(frozen=True)
 class CacheLookup:
-    """The outcome of one lookup, hit or miss, with the nearest candidate's similarity.
-
-    ``candidates`` counts the live entries the vector search returned, ``rejected`` those
-    above ``threshold`` that the verifier turned down.
-    """
+    """The outcome of one lookup, hit or miss, with the nearest candidate's similarity."""
 
     hit: CacheHit | None
+    """The served entry, or None for a miss."""
     best_similarity: float | None
+    """The nearest live candidate's cosine similarity, in [0, 1]; None: no candidate."""
     timings: Timings
+    """The time spent in each step."""
     skipped: str | None = None
+    """Why the cache was not asked (e.g. an empty or too long prompt, backing off after an
+    outage), or None."""
     error: str | None = None
+    """The exception class name of a failed lookup (``on_error="miss"``), or None."""
     threshold: float | None = None
+    """The similarity threshold this lookup used."""
     candidates: int = 0
+    """The live entries the vector search returned."""
     rejected: int = 0
+    """The candidates above ``threshold`` that the verifier turned down."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,7 @@ class CacheStats:
 
     @property
     def hit_rate(self) -> float:
+        """``hits / lookups``, in [0, 1]; 0.0 before any lookup."""
         return self.hits / self.lookups if self.lookups else 0.0
 
 

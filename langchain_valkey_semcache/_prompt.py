@@ -26,6 +26,7 @@ class PromptParts:
 
 
 PromptSplitter = Callable[[str], PromptParts]
+"""The type of ``prompt_splitter``: the prompt string LangChain passes, to its parts."""
 
 _SPACE = re.compile(r"\s+")
 

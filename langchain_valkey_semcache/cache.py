@@ -1,8 +1,5 @@
-"""``ValkeySemanticCache``: a LangChain ``BaseCache`` on a Valkey vector index.
-
-Every operation is a flow of ``_flows`` run by one observed runner per path (``_call``,
-``_acall``): a span around it, the fail-open policy, the accounting of what it returned.
-"""
+"""``ValkeySemanticCache``, a LangChain ``BaseCache`` on a Valkey vector index: each operation
+is a ``_flows`` flow run by an observed runner (``_call``, ``_acall``): span, fail-open, counts."""
 
 from __future__ import annotations
 
@@ -67,20 +64,20 @@ def _entries(op: Operation, count: Any) -> Any:
 class ValkeySemanticCache(BaseCache):
     """Serve an LLM answer when a semantically equivalent prompt was answered before.
 
-    Give ``url`` (``valkey://``, ``valkeys://`` for TLS, ``redis://``...) or a ``client``
-    (``valkey.Valkey`` or ``valkey.cluster.ValkeyCluster``) and optionally an
-    ``async_client``. Entries are partitioned by model (``llm_string``) and by the
-    non-question part of a chat prompt; only the last human message is embedded.
-    Errors fail open by default (``on_error="miss"``): a lookup becomes a miss.
-    ``verifier`` double-checks candidates above the threshold; the default ``"guards"``
-    rejects the classic near-misses (other numbers, names, negation, opposite or swapped
-    words); ``None`` serves on similarity alone.
+    Only a chat's last human message is embedded; the rest and ``llm_string`` partition entries.
 
-    Each lookup, store, clear and forget is an OpenTelemetry span and feeds the
-    ``semcache.*`` metrics (no-ops without an OpenTelemetry SDK); ``tracer_provider`` and
-    ``meter_provider`` replace the global providers.
-
-    Settings are :class:`CacheConfig`'s fields, as keywords or as ``config=``.
+    :param embeddings: the LangChain ``Embeddings`` that embed questions.
+    :param url: ``valkey://``, ``valkeys://`` (TLS), ``redis://``...; or give a client.
+    :param client: a ``valkey.Valkey`` or ``valkey.cluster.ValkeyCluster``.
+    :param async_client: a ``valkey.asyncio`` client (None: made from ``url`` or ``client``).
+    :param client_kwargs: extra ``from_url`` arguments for ``url`` and ``replica_urls``.
+    :param prompt_splitter: prompt to question and context (None: ``split_langchain_prompt``).
+    :param verifier: checks candidates above the threshold: ``"guards"`` (``GuardVerifier``),
+        a ``Verifier``, a ``(query, cached, similarity) -> bool``, or None (similarity only).
+    :param tracer_provider: replaces the global one for the spans of lookup, store, clear...
+    :param meter_provider: replaces the global one for the ``semcache.*`` metrics.
+    :param config: every setting at once, instead of keyword ``settings``.
+    :param settings: ``CacheConfig``'s fields as keywords (``CacheSettings``).
     """
 
     def __init__(
@@ -141,7 +138,6 @@ class ValkeySemanticCache(BaseCache):
             logger.warning("semantic cache not reachable at start, will retry: %s", exc)
 
     # -- the observed runners: one per path (a lookup reads from a replica, if any) ------
-
     def _sync(self, flow: Flow[T], lookup: bool = False) -> T:
         if self._client is None:
             raise ConfigurationError("this cache has only an async client; use the a* methods")
@@ -174,7 +170,6 @@ class ValkeySemanticCache(BaseCache):
                 return job.fail(op, exc)
 
     # -- the jobs: what each operation runs and records ---------------------------------
-
     def _lookup(
         self, parts: Callable[[], PromptParts], llm_string: str = "", namespace: str | None = None,
         threshold: float | None = None,
@@ -206,12 +201,9 @@ class ValkeySemanticCache(BaseCache):
         )  # fmt: skip
 
     def _store(
-        self,
-        name: str,
-        namespace: str | None,
-        flow: Callable[[], Flow[list[str | None]]],
+        self, name: str, namespace: str | None, flow: Callable[[], Flow[list[str | None]]],
         entries: int,
-    ) -> _Job[list[str | None]]:
+    ) -> _Job[list[str | None]]:  # fmt: skip
         def done(op: Operation, keys: list[str | None]) -> list[str | None]:
             written = sum(k is not None for k in keys)
             self._core.counters.stored(STORED, written)
@@ -264,12 +256,9 @@ class ValkeySemanticCache(BaseCache):
         return self._store("store_many", namespace, flow, len(batch))
 
     def _admin(
-        self,
-        name: str,
-        flow: Callable[[], Flow[T]],
-        namespace: str | None = None,
+        self, name: str, flow: Callable[[], Flow[T]], namespace: str | None = None,
         scoped: bool = False,
-    ) -> _Job[T]:
+    ) -> _Job[T]:  # fmt: skip
         return _Job(name, "admin", namespace, flow, _entries, _reraise, scoped)
 
     def _clear(self, kwargs: dict[str, Any]) -> _Job[int]:
@@ -278,56 +267,62 @@ class ValkeySemanticCache(BaseCache):
         return self._admin("clear", flow, kwargs.get("namespace"), scoped)
 
     # -- direct API -------------------------------------------------------------------
-
     @property
     def engine(self) -> tuple[str | None, int | None]:
-        """(engine, MODULE LIST version) as the cache learned them: ``("redisearch", 21005)``,
-        ``("valkey-search", 66049)``; None for what is not known yet (the name is learned
-        when the index is first checked)."""
+        """(engine, MODULE LIST version) once learned, e.g. ``("valkey-search", 66049)``."""
         return self._core.engine_info()
 
     def search(self, text: str, **options: Unpack[SearchOptions]) -> CacheLookup:
-        """Look ``text`` up; the result tells hit or miss, similarity and timings."""
+        """Look a question up: hit or miss, best similarity, timings.
+
+        :param text: the question (embedded).
+        :param options: ``SearchOptions``: partition, namespace, threshold."""
         return self._call(self._search(text, options))
 
     async def asearch(self, text: str, **options: Unpack[SearchOptions]) -> CacheLookup:
-        """Async :meth:`search`."""
+        """Async ``search``."""
         return await self._acall(self._search(text, options))
 
     def check(self, text: str, **options: Unpack[SearchOptions]) -> CacheHit | None:
-        """The hit for ``text``, or None (same keywords as :meth:`search`)."""
+        """The hit for ``text``, or None (parameters as for ``search``)."""
         return self._call(self._search(text, options)).hit
 
     async def acheck(self, text: str, **options: Unpack[SearchOptions]) -> CacheHit | None:
-        """Async :meth:`check`."""
+        """Async ``check``."""
         return (await self._acall(self._search(text, options))).hit
 
     def store(self, text: str, answer: Answer, **options: Unpack[StoreOptions]) -> str | None:
-        """Store ``answer`` for ``text``; returns the entry key, or None if not stored."""
+        """Store an answer; returns the entry key, or None if not stored.
+
+        :param text: the question it answers.
+        :param answer: a string, a message or a non-empty list of LangChain ``Generation``.
+        :param options: ``StoreOptions``: partition, namespace, TTL."""
         return self._call(self._store_text(text, answer, options))[0]
 
     async def astore(
         self, text: str, answer: Answer, **options: Unpack[StoreOptions]
     ) -> str | None:
-        """Async :meth:`store`."""
+        """Async ``store``."""
         return (await self._acall(self._store_text(text, answer, options)))[0]
 
     def store_many(
         self, items: Iterable[tuple[str, Answer]], **options: Unpack[StoreOptions]
     ) -> list[str | None]:
-        """Bulk warm-up: one batch embedding call and pipelined writes; keys in order."""
+        """Bulk warm-up: one batch embedding call and pipelined writes; keys in order.
+
+        :param items: (question, answer) pairs, as ``text`` and ``answer`` of ``store``.
+        :param options: ``StoreOptions``, for every entry."""
         return self._call(self._store_many(items, options))
 
     async def astore_many(
         self, items: Iterable[tuple[str, Answer]], **options: Unpack[StoreOptions]
     ) -> list[str | None]:
-        """Async :meth:`store_many`."""
+        """Async ``store_many``."""
         return await self._acall(self._store_many(items, options))
 
     @property
     def ef_runtime_in_force(self) -> int:
-        """The EF_RUNTIME of the next semantic lookup: the ``hnsw_ef_runtime`` setting if
-        given, else fitted to the index size this cache last read (FT.INFO ``num_docs``)."""
+        """The EF_RUNTIME of the next lookup: ``hnsw_ef_runtime``, or fitted to the index size."""
         return self._core.ef_runtime()
 
     def stats(self) -> CacheStats:
@@ -335,14 +330,16 @@ class ValkeySemanticCache(BaseCache):
         return self._core.stats()
 
     def reset_stats(self) -> None:
+        """Zero the counters of ``stats``."""
         self._core.counters.reset()
 
     # -- LangChain BaseCache ----------------------------------------------------------
-
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """``BaseCache.lookup``: the cached generations for ``prompt``, or None."""
         return _generations(self._call(self._lookup(lambda: self._split(prompt), llm_string)))
 
     async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        """Async ``lookup``."""
         job = self._lookup(lambda: self._split(prompt), llm_string)
         return _generations(await self._acall(job))
 
@@ -351,9 +348,11 @@ class ValkeySemanticCache(BaseCache):
         return self._store_one(parts, lambda: list(value), {"llm_string": llm_string})
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """``BaseCache.update``: store ``return_val`` for ``prompt``."""
         self._call(self._update(prompt, llm_string, return_val))
 
     async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        """Async ``update``."""
         await self._acall(self._update(prompt, llm_string, return_val))
 
     def clear(self, **kwargs: Any) -> None:
@@ -362,35 +361,35 @@ class ValkeySemanticCache(BaseCache):
         self._call(self._clear(kwargs))
 
     async def aclear(self, **kwargs: Any) -> None:
-        """Async :meth:`clear`."""
+        """Async ``clear``."""
         await self._acall(self._clear(kwargs))
 
     def forget(self, key: str) -> bool:
-        """Delete one entry by its key (``CacheHit.key``), e.g. when a user reports the served
-        answer as wrong: the next such question misses and stores a fresh answer. Returns
-        whether it existed; a key outside this cache's prefix is an InvalidInputError."""
+        """Delete one entry by its ``CacheHit.key`` (e.g. an answer reported wrong); returns
+        whether it existed; a key outside this cache's prefix is an ``InvalidInputError``."""
         return self._call(self._admin("forget", lambda: self._core.forget(key)))
 
     async def aforget(self, key: str) -> bool:
-        """Async :meth:`forget`."""
+        """Async ``forget``."""
         return await self._acall(self._admin("forget", lambda: self._core.forget(key)))
 
     # -- index administration ---------------------------------------------------------
-
     def drop_index(self) -> int:
         """Drop the index and delete every entry of it; returns the entries deleted."""
         return self._call(self._admin("drop_index", self._core.drop))
 
     async def adrop_index(self) -> int:
-        """Async :meth:`drop_index`."""
+        """Async ``drop_index``."""
         return await self._acall(self._admin("drop_index", self._core.drop))
 
     def close(self) -> None:
+        """Close the sync client and the replicas' clients."""
         if self._client is not None:
             self._client.close()
         self._replicas.close()
 
     async def aclose(self) -> None:
+        """Close the asyncio clients and the replicas' ones."""
         if self._aclients is not None:
             await self._aclients.aclose()
         await self._replicas.aclose()

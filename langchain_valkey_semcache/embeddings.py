@@ -18,9 +18,12 @@ class MiniLMEmbeddings(Embeddings):
     forced offline. Inputs beyond the model's 256 word pieces are truncated by the
     model, so keep ``max_prompt_chars`` of the cache near 1,000 with this model.
     The model loads on first use, or at start with ``load()``.
+
+    :param batch_size: texts per forward pass of the model (default 64).
     """
 
     dims = 384
+    """The vector size."""
 
     def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
@@ -68,7 +71,9 @@ class MiniLMEmbeddings(Embeddings):
         return [[float(x) for x in row] for row in vectors]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One unit-length vector per text, in order."""
         return self._encode(list(texts))
 
     def embed_query(self, text: str) -> list[float]:
+        """The unit-length vector of one text."""
         return self._encode([text])[0]

@@ -45,6 +45,7 @@ class _Answer(NamedTuple):
 
 
 Scope = Literal["conversation", "question"]
+"""What keys a cached answer: see ``SemanticCacheNodes``' ``scope``."""
 
 
 def _merge(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
@@ -55,10 +56,17 @@ class SemanticCacheState(TypedDict, total=False):
     """Graph state: the messages plus what the cache decided."""
 
     messages: Annotated[list[AnyMessage], add_messages]
+    """The conversation; a hit appends the cached AI message (``response_metadata``
+    ``semantic_cache``: similarity, matched prompt, exact)."""
     cache_hit: bool
+    """Whether the last lookup served the answer."""
     similarity: float | None
+    """The hit's cosine similarity, or on a miss the nearest candidate's (None: none)."""
     cache_timings: Annotated[dict[str, float], _merge]
+    """Milliseconds per step: ``cache_search`` (the lookup node), ``embedding``,
+    ``vector_search``, ``verification``, ``agent_invocation``, ``cache_store``."""
     cache_resumed: bool
+    """Whether the agent ran resumed after an interrupt (its answer is then not stored)."""
 
 
 def _ms(start: float) -> float:
@@ -72,9 +80,15 @@ def _configurable(config: RunnableConfig | None) -> dict[str, Any]:
 class SemanticCacheNodes:
     """The lookup and write nodes and the router, sharing one cache and partition.
 
-    ``scope="conversation"`` (default) keys answers on the question *and* the earlier
-    turns, so a follow-up is never answered from another conversation; ``"question"``
-    keys on the latest human message alone (for single-shot assistants).
+    :param cache: the cache the nodes search and store in.
+    :param llm_string: names the model and prompt version the answers depend on: a
+        partition of the cache (``SearchOptions.llm_string``).
+    :param scope: ``"conversation"`` (default) keys answers on the question *and* the
+        earlier turns, so a follow-up is never answered from another conversation;
+        ``"question"`` keys on the latest human message alone (single-shot assistants).
+    :param should_cache: called with the agent's final ``AIMessage``; False keeps it out of
+        the cache (e.g. time-sensitive answers). None: every final text answer is stored
+        (never one with tool calls, an empty one, or one after a resumed interrupt).
     """
 
     def __init__(
@@ -180,6 +194,12 @@ class SemanticCacheNodes:
     # -- the nodes -------------------------------------------------------------------------
 
     def lookup(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
+        """The lookup node: on a hit, the state update appends the cached AI message.
+
+        :param state: the graph state; its latest human message is the question.
+        :param config: the run's config; ``configurable`` may carry ``cache_namespace`` and
+            ``cache_min_similarity``.
+        """
         start = time.perf_counter()
         asked = self._question(list(state.get("messages") or []))
         if asked is None:
@@ -188,6 +208,7 @@ class SemanticCacheNodes:
         return self._lookup_update(result, start)
 
     async def alookup(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
+        """Async ``lookup``."""
         start = time.perf_counter()
         asked = self._question(list(state.get("messages") or []))
         if asked is None:
@@ -197,6 +218,8 @@ class SemanticCacheNodes:
         return self._lookup_update(result, start)
 
     def write(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
+        """The write node: store the agent's final answer unless it came from the cache, a
+        resumed run or ``should_cache`` said no; parameters as for ``lookup``."""
         start = time.perf_counter()
         answer = self._answer(state, config)
         if answer is not None:
@@ -205,6 +228,7 @@ class SemanticCacheNodes:
         return {"cache_timings": {"cache_store": _ms(start)}}
 
     async def awrite(self, state: SemanticCacheState, config: RunnableConfig) -> dict[str, Any]:
+        """Async ``write``."""
         start = time.perf_counter()
         answer = self._answer(state, config)
         if answer is not None:
@@ -218,9 +242,11 @@ class SemanticCacheNodes:
         return END if state.get("cache_hit") else "agent"
 
     def lookup_node(self) -> Runnable[Any, Any]:
+        """``lookup`` and ``alookup`` as one runnable named ``cache_lookup``."""
         return RunnableLambda(self.lookup, afunc=self.alookup, name="cache_lookup")
 
     def write_node(self) -> Runnable[Any, Any]:
+        """``write`` and ``awrite`` as one runnable named ``cache_write``."""
         return RunnableLambda(self.write, afunc=self.awrite, name="cache_write")
 
 
@@ -268,9 +294,18 @@ def with_semantic_cache(
 ) -> Any:
     """Wrap ``agent`` (a node function or a compiled graph) with the semantic cache.
 
-    START -> cache_lookup -(hit)-> END, -(miss)-> agent -> cache_write -> END. Pass
-    ``llm_string`` naming the model and prompt version the answers depend on.
-    ``compile_kwargs`` go to ``StateGraph.compile`` (e.g. ``checkpointer``).
+    START -> cache_lookup -(hit)-> END, -(miss)-> agent -> cache_write -> END; returns the
+    compiled graph.
+
+    :param agent: a node function or a runnable (e.g. a compiled graph) taking the state.
+    :param cache: the cache to search and store in.
+    :param llm_string: as for ``SemanticCacheNodes``: pass one naming the model and prompt
+        version the answers depend on.
+    :param scope: ``"conversation"`` (default) or ``"question"``; see ``SemanticCacheNodes``.
+    :param state_schema: the graph's state type (default ``SemanticCacheState``); a
+        subclass of it adds your own keys.
+    :param should_cache: a filter of the answers to store; see ``SemanticCacheNodes``.
+    :param compile_kwargs: go to ``StateGraph.compile`` (e.g. ``checkpointer``).
     """
     nodes = SemanticCacheNodes(cache, llm_string=llm_string, scope=scope, should_cache=should_cache)
     runnable = agent if isinstance(agent, Runnable) else RunnableLambda(agent)

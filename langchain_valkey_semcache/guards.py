@@ -307,11 +307,11 @@ _CHECKS = {
 
 
 class GuardVerifier:
-    """A :class:`~langchain_valkey_semcache.verification.Verifier` made of word-level checks.
+    """A ``Verifier`` made of word-level checks: cheap, offline, no model call.
 
-    ``checks`` names the checks to run (default: all of :data:`CHECKS`);
-    ``trust_above`` is a cosine similarity at or above which candidates are accepted
-    without checks (None: always check).
+    :param checks: the names of the checks to run (default: all of ``CHECKS``).
+    :param trust_above: a cosine similarity at or above which candidates are accepted
+        without checks (None, the default: always check).
     """
 
     def __init__(self, checks: Sequence[str] = CHECKS, *, trust_above: float | None = None) -> None:
@@ -322,11 +322,14 @@ class GuardVerifier:
         self.trust_above = trust_above
 
     def verify(self, query: str, cached: str, similarity: float) -> bool:
+        """True unless a check finds ``cached`` asks another question than ``query``;
+        parameters as for ``Verifier.verify``."""
         if self.trust_above is not None and similarity >= self.trust_above:
             return True
         return conflict(query, cached, self.checks) is None
 
     async def averify(self, query: str, cached: str, similarity: float) -> bool:
+        """Async ``verify`` (no I/O: it yields to the loop once)."""
         await asyncio.sleep(0)
         return self.verify(query, cached, similarity)
 

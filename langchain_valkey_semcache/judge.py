@@ -37,9 +37,15 @@ _TAG = re.compile(r"</?\s*(new|cached)\s*>", re.IGNORECASE)
 class JudgeVerifier:
     """Serve a candidate only if ``llm`` says the cached answer answers the new question.
 
-    ``trust_above``: candidates at or above this cosine similarity are accepted without a
-    call. ``max_calls`` per ``per_seconds``: the budget, shared by sync and async callers.
-    ``over_budget``: the decision once the budget is spent (``False``, a miss, by default).
+    :param llm: the judge, e.g. from ``bedrock_judge_model``; used through a copy that
+        never reads or writes an LLM cache.
+    :param trust_above: candidates at or above this cosine similarity are accepted without
+        a call (None, the default: every candidate is judged).
+    :param max_calls: the budget: at most this many judge calls per ``per_seconds``
+        (sliding window), shared by sync and async callers; 0: never call.
+    :param per_seconds: the budget's window, in seconds.
+    :param over_budget: the decision once the budget is spent (False, a miss, by default).
+    :param system_prompt: the judge's instructions; it must answer YES or NO.
     """
 
     def __init__(
@@ -94,12 +100,15 @@ class JudgeVerifier:
         return None
 
     def verify(self, query: str, cached: str, similarity: float) -> bool:
+        """The judge's YES, or the decision without a call (trusted, over budget); an unclear
+        reply is a NO, an error raises (a rejection). Parameters as for ``Verifier.verify``."""
         decided = self._admit(similarity)
         if decided is not None:
             return decided
         return _is_yes(self.llm.invoke(self._messages(query, cached)).content)
 
     async def averify(self, query: str, cached: str, similarity: float) -> bool:
+        """Async ``verify``."""
         decided = self._admit(similarity)
         if decided is not None:
             return decided
@@ -109,7 +118,12 @@ class JudgeVerifier:
 def bedrock_judge_model(
     model_id: str, region_name: str | None = None, client: Any = None
 ) -> BaseChatModel:
-    """A Bedrock Converse chat model set up for judging: deterministic, three tokens out."""
+    """A Bedrock Converse chat model set up for judging: deterministic, three tokens out.
+
+    :param model_id: the Bedrock model or inference profile id (a small, fast model).
+    :param region_name: the AWS region; None: the default of the AWS SDK.
+    :param client: a ``bedrock-runtime`` boto3 client to use instead of a new one.
+    """
     from langchain_aws import ChatBedrockConverse
 
     return ChatBedrockConverse(

@@ -17,13 +17,26 @@ from typing import Protocol, runtime_checkable
 class Verifier(Protocol):
     """Decides whether ``cached``'s answer may answer ``query``."""
 
-    def verify(self, query: str, cached: str, similarity: float) -> bool: ...
+    def verify(self, query: str, cached: str, similarity: float) -> bool:
+        """True to serve the cached answer; False (or raising) makes it a miss.
 
-    async def averify(self, query: str, cached: str, similarity: float) -> bool: ...
+        :param query: the new question.
+        :param cached: the cached question the candidate answer was written for.
+        :param similarity: their cosine similarity, in [0, 1], at or above the threshold.
+        """
+        ...
+
+    async def averify(self, query: str, cached: str, similarity: float) -> bool:
+        """Async ``verify``."""
+        ...
 
 
 class FunctionVerifier:
-    """A verifier from a plain function (and optionally an async twin)."""
+    """A verifier from a plain function (and optionally an async twin).
+
+    :param func: ``verify``: ``func(query, cached, similarity) -> bool``.
+    :param afunc: ``averify``, the async twin of ``func``; None: ``func`` in a thread.
+    """
 
     def __init__(
         self,
@@ -34,9 +47,11 @@ class FunctionVerifier:
         self.afunc = afunc
 
     def verify(self, query: str, cached: str, similarity: float) -> bool:
+        """``func``'s answer; parameters as for ``Verifier.verify``."""
         return bool(self.func(query, cached, similarity))
 
     async def averify(self, query: str, cached: str, similarity: float) -> bool:
+        """``afunc``'s answer, else ``func``'s from a thread."""
         if self.afunc is not None:
             return bool(await self.afunc(query, cached, similarity))
         return bool(await asyncio.to_thread(self.func, query, cached, similarity))
@@ -45,7 +60,10 @@ class FunctionVerifier:
 class AllOf:
     """Accept only if every verifier accepts, asked in order (cheap checks first): e.g.
     ``AllOf(GuardVerifier(), JudgeVerifier(llm))`` spends judge calls only on candidates the
-    guards let through."""
+    guards let through.
+
+    :param verifiers: at least one: ``Verifier`` objects or plain functions, as for ``verifier=``.
+    """
 
     def __init__(self, *verifiers: Verifier | Callable[[str, str, float], bool]) -> None:
         if not verifiers:
@@ -53,9 +71,11 @@ class AllOf:
         self.verifiers = [v for v in map(as_verifier, verifiers) if v is not None]
 
     def verify(self, query: str, cached: str, similarity: float) -> bool:
+        """True if every verifier says so; parameters as for ``Verifier.verify``."""
         return all(v.verify(query, cached, similarity) for v in self.verifiers)
 
     async def averify(self, query: str, cached: str, similarity: float) -> bool:
+        """Async ``verify``."""
         for v in self.verifiers:
             if not await v.averify(query, cached, similarity):
                 return False
@@ -63,7 +83,7 @@ class AllOf:
 
 
 def as_verifier(value: Verifier | Callable[[str, str, float], bool] | None) -> Verifier | None:
-    """Accept a :class:`Verifier`, a plain function, or None."""
+    """``value`` as a ``Verifier``: one as is, a plain function wrapped, None as None."""
     if value is None or isinstance(value, Verifier):
         return value
     if callable(value):
