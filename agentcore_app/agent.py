@@ -82,7 +82,7 @@ def make_cache(
         ttl_seconds=settings.cache_ttl_seconds,
         dims=settings.vector_dims,
         max_prompt_chars=settings.max_prompt_chars,
-        index_name="agent_semcache",
+        index_name=settings.index_name,
         verifier=verifier or make_verifier(settings),
     )
 

@@ -14,6 +14,8 @@ from .identity import NO_TENANTS, SCOPES, SOURCES, Policy, TenantSource, parse_t
 
 TITAN_V2 = "amazon.titan-embed-text-v2:0"
 LOCAL_MINILM = "local-minilm"
+TITAN_V2_DIMS = 1024  # the model's default; it also gives 512 and 256
+TITAN_V2_DIM_CHOICES = (256, 512, 1024)
 OFFLINE_LLM = "offline"
 DEFAULT_LLM = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -37,7 +39,7 @@ class Settings:
     llm_model_id: str = DEFAULT_LLM
     similarity_threshold: float = 0.9
     aws_region: str = "us-west-2"
-    vector_dims: int = 1024
+    vector_dims: int = TITAN_V2_DIMS
     cache_ttl_seconds: int | None = None
     max_prompt_chars: int = 4000
     offline_llm_latency_ms: int = 1500
@@ -59,6 +61,14 @@ class Settings:
             self.cache_scope,
             self.similarity_threshold if floor is None else floor,
         )
+
+    @property
+    def index_name(self) -> str:
+        """The cache's index (and key prefix): ``agent_semcache`` at Titan's default 1024
+        dimensions, ``agent_semcache_<dims>d`` at any other, so that changing VECTOR_DIMS
+        starts a fresh index instead of failing on the old one's DIM."""
+        base = "agent_semcache"
+        return base if self.vector_dims == TITAN_V2_DIMS else f"{base}_{self.vector_dims}d"
 
     @property
     def valkey_url(self) -> str:
@@ -182,14 +192,14 @@ class Settings:
                 problems.append(f"VECTOR_DIMS={dims} but {LOCAL_MINILM} embeds 384-d vectors")
             dims = 384
         elif settings.embedding_model_id == TITAN_V2:
-            if dims not in (None, 256, 512, 1024):
+            if dims is not None and dims not in TITAN_V2_DIM_CHOICES:
                 problems.append(
                     f"VECTOR_DIMS={dims}: Titan Text Embeddings V2 gives 256, 512 or 1024"
                 )
-            dims = dims or 1024
+            dims = dims or TITAN_V2_DIMS
         if problems:
             raise SettingsError("invalid configuration:\n  - " + "\n  - ".join(problems))
-        return cls(**{**settings.__dict__, "vector_dims": dims or 1024})
+        return cls(**{**settings.__dict__, "vector_dims": dims or TITAN_V2_DIMS})
 
 
 def aws_credentials_found() -> bool:

@@ -34,7 +34,18 @@ class IndexReport:
     info: proto.IndexInfo
     entries: int
     bytes_per_entry: float | None
+    """The entry's hash (MEMORY USAGE, mean of the sample)."""
     sampled: int
+    index_bytes_per_entry: float | None = None
+    """The index's own memory (FT.INFO, this node) over its documents there; None when the
+    engine does not report it (valkey-search) or the index is empty."""
+
+    @property
+    def total_bytes_per_entry(self) -> float | None:
+        """Hash and index together, when both are known."""
+        if self.bytes_per_entry is None or self.index_bytes_per_entry is None:
+            return None
+        return self.bytes_per_entry + self.index_bytes_per_entry
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,8 @@ def _checked_index(core: CacheCore) -> Flow[proto.IndexInfo]:
 
 def index_report(core: CacheCore, sample: int = 100) -> Flow[IndexReport]:
     """Engine, schema, entries counted with SCAN on every primary (FT.INFO's num_docs is
-    one shard's count on valkey-search), and hash memory per entry from a sample."""
+    one shard's count on valkey-search), hash memory per entry from a sample, and the index's
+    memory per document where FT.INFO reports it (both counts are this node's)."""
     info = yield from _checked_index(core)
     keys = yield from core.entry_keys(all_namespaces=True)
     picked = sorted(random.sample(keys, min(sample, len(keys))))
@@ -100,9 +112,11 @@ def index_report(core: CacheCore, sample: int = 100) -> Flow[IndexReport]:
         except ConfigurationError:  # the cache's ACL rules do not include MEMORY USAGE
             sizes = []
     engine, version = core.engine_info()
+    index_bytes = info.index_bytes
+    per_doc = index_bytes / info.num_docs if index_bytes is not None and info.num_docs else None
     return IndexReport(
         core.config.index_name, core.config.prefix, engine, version, info, len(keys),
-        statistics.fmean(sizes) if sizes else None, len(sizes),
+        statistics.fmean(sizes) if sizes else None, len(sizes), per_doc,
     )  # fmt: skip
 
 

@@ -115,6 +115,10 @@ def _confirm(question: str, yes: bool, stdin: TextIO) -> bool:
     return stdin.readline().strip().lower() in ("y", "yes")
 
 
+def _rounded(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
 def cmd_info(admin: Admin) -> tuple[int, Any, list[tuple[str, str]]]:
     report = admin.run(inspect_.index_report(admin.core))
     info, vector = report.info, report.info.vector or {}
@@ -131,8 +135,10 @@ def cmd_info(admin: Admin) -> tuple[int, Any, list[tuple[str, str]]]:
         "entries": report.entries,
         "num_docs_this_node": info.num_docs,
         "indexing_failures": info.indexing_failures,
-        "bytes_per_entry": round(report.bytes_per_entry) if report.bytes_per_entry else None,
+        "bytes_per_entry": _rounded(report.bytes_per_entry),
         "memory_sample": report.sampled,
+        "index_bytes_per_entry": _rounded(report.index_bytes_per_entry),
+        "total_bytes_per_entry": _rounded(report.total_bytes_per_entry),
     }
     names = {"m": "M", "ef_construction": "EF_CONSTRUCTION", "ef_runtime": "index EF_RUNTIME"}
     hnsw = ", ".join(f"{names[k]} {v}" for k, v in vector.items() if k in names)
@@ -147,9 +153,14 @@ def cmd_info(admin: Admin) -> tuple[int, Any, list[tuple[str, str]]]:
         ("entries", f"{report.entries} (SCAN on every primary)"),
         ("num_docs", f"{info.num_docs} (FT.INFO: this node's shard)"),
         ("indexing failures", str(info.indexing_failures)),
-        ("memory per entry", f"{data['bytes_per_entry']} bytes (MEMORY USAGE of "
-                             f"{report.sampled} entries; the vector index is extra)"
+        ("hash per entry", f"{data['bytes_per_entry']} bytes (MEMORY USAGE of "
+                           f"{report.sampled} entries)"
             if report.bytes_per_entry else "-"),
+        ("index per entry", f"{data['index_bytes_per_entry']} bytes (FT.INFO memory over "
+                            "num_docs)"
+            if report.index_bytes_per_entry is not None else "not reported by this engine"),
+        ("total per entry", f"{data['total_bytes_per_entry']} bytes"
+            if report.total_bytes_per_entry is not None else "-"),
     ]  # fmt: skip
     return OK, data, rows
 

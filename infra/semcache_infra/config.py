@@ -43,7 +43,11 @@ VALKEY_PORT = 6379
 # series (10 indexes, 16 terms per query string). The cache uses one index and 2 TAG terms.
 VALKEY_ENGINE_VERSIONS = ("9.0", "8.2")
 DEFAULT_VALKEY_VERSION = "9.0"
-VECTOR_DIMS = 1024
+# Titan Text Embeddings V2 returns 1024 (default), 512 or 256 dimensions: context
+# ``vectorDims``, the runtime's VECTOR_DIMS. The app names its index by it (agent_semcache at
+# 1024, agent_semcache_<dims>d otherwise), so a change starts a fresh index.
+TITAN_V2_DIMS = (256, 512, 1024)
+DEFAULT_VECTOR_DIMS = 1024
 EMBEDDING_MODEL_ID = "amazon.titan-embed-text-v2:0"
 LLM_MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 # The foundation model behind the US cross-region inference profile. The execution role may
@@ -147,6 +151,7 @@ class StackConfig:
     similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
     cache_judge: bool = DEFAULT_CACHE_JUDGE
     valkey_version: str = DEFAULT_VALKEY_VERSION
+    vector_dims: int = DEFAULT_VECTOR_DIMS
     artifact: str = DEFAULT_ARTIFACT
     code_package: Path = DEFAULT_CODE_PACKAGE
     # Empty: the first two of AgentCore's supported AZ IDs for the region (first_deploy.py).
@@ -158,6 +163,11 @@ class StackConfig:
             raise ConfigError(
                 f"valkeyVersion must be one of {', '.join(VALKEY_ENGINE_VERSIONS)} (ElastiCache "
                 f"for Valkey with vector search), got {self.valkey_version!r}"
+            )
+        if self.vector_dims not in TITAN_V2_DIMS:
+            raise ConfigError(
+                f"vectorDims must be one of {', '.join(map(str, TITAN_V2_DIMS))} (what "
+                f"{EMBEDDING_MODEL_ID} returns), got {self.vector_dims!r}"
             )
         if self.artifact not in ARTIFACTS:
             raise ConfigError(
@@ -252,6 +262,7 @@ def config_from_context(get: Any, environ: Mapping[str, str] | None = None) -> S
         ),
         cache_judge=_as_bool("cacheJudge", ctx("cacheJudge", DEFAULT_CACHE_JUDGE)),
         valkey_version=str(ctx("valkeyVersion", DEFAULT_VALKEY_VERSION)),
+        vector_dims=_as_int("vectorDims", ctx("vectorDims", DEFAULT_VECTOR_DIMS)),
         artifact=str(ctx("artifact", DEFAULT_ARTIFACT)),
         # A relative path is taken from the repository root.
         code_package=REPO_ROOT / str(ctx("codePackage", DEFAULT_CODE_PACKAGE)),

@@ -39,6 +39,7 @@ def synth_variant(tmp_path_factory: pytest.TempPathFactory) -> Synth:
             "similarityThreshold": "0.85",
             "cacheJudge": "true",
             "valkeyVersion": "8.2",
+            "vectorDims": "512",
             "availabilityZoneIds": "usw2-az3,usw2-az1",
         },
     )

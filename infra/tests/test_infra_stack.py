@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk import assertions
 from aws_cdk.assertions import Match
-from infra_helpers import PLACEHOLDER_PACKAGE, synthesize
+from infra_helpers import PLACEHOLDER_PACKAGE, load_app_module, synthesize
 from semcache_infra import StackConfig, config_from_context
 from semcache_infra.config import ConfigError
 
@@ -123,6 +123,9 @@ class TestConfig:
             ("artifact", "docker"),
             ("valkeyVersion", "7.2"),
             ("valkeyVersion", "8.0"),
+            ("vectorDims", "384"),
+            ("vectorDims", "2048"),
+            ("vectorDims", "large"),
         ],
     )
     def test_invalid_context_is_rejected(self, key: str, value: str) -> None:
@@ -359,6 +362,20 @@ class TestRuntime:
             **ADOT_ENVIRONMENT,
             "TENANT_SOURCE": "none",
         }
+
+    def test_vector_dims_from_context(self, synth_variant) -> None:
+        # -c vectorDims=512: the runtime embeds 512-d vectors (the app's index agent_semcache_512d).
+        _, runtime = synth_variant.one("AWS::BedrockAgentCore::Runtime")
+        assert runtime["Properties"]["EnvironmentVariables"]["VECTOR_DIMS"] == "512"
+
+    def test_a_vector_dim_titan_does_not_return_exits_2(self, tmp_path, capsys) -> None:
+        code = load_app_module().main(["-c", "vectorDims=768", "--outdir", str(tmp_path)])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and "Traceback" not in err
+        assert err == (
+            "synth: vectorDims must be one of 256, 512, 1024 (what "
+            "amazon.titan-embed-text-v2:0 returns), got 768"
+        )
 
     def test_container_gets_no_adot_environment(self, synth_container) -> None:
         _, runtime = synth_container.one("AWS::BedrockAgentCore::Runtime")

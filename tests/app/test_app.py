@@ -226,6 +226,20 @@ def test_settings_errors_name_every_problem() -> None:
     )
 
 
+def test_the_index_name_carries_a_dimension_other_than_titans_default() -> None:
+    """A VECTOR_DIMS change lands in a fresh index (and key prefix), not on the old DIM."""
+    from agentcore_app.agent import make_cache
+
+    names = {dims: Settings.from_env({"VECTOR_DIMS": dims}).index_name for dims in ("1024", "512")}
+    assert names == {"1024": "agent_semcache", "512": "agent_semcache_512d"}
+    local = Settings.from_env({"EMBEDDING_MODEL_ID": "local-minilm"})
+    assert local.index_name == "agent_semcache_384d"
+    settings = Settings.from_env({"VECTOR_DIMS": "256"})
+    cache = make_cache(settings, TableEmbeddings(), verifier=GuardVerifier())
+    assert (cache.config.index_name, cache.config.prefix, cache.config.dims) == (
+        "agent_semcache_256d", "agent_semcache_256d:", 256)  # fmt: skip
+
+
 def test_server_refuses_to_start_with_bad_settings() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "agentcore_app", "--port", "1"],

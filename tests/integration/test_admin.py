@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -77,6 +78,16 @@ def test_info(engine: LocalEngine, index_name: str, filled: ValkeySemanticCache)
     assert code == 0
     engine, version = filled.engine
     assert f"{engine} (module version {version})" in out and "M 16, EF_CONSTRUCTION 100" in out
+    # The index's own memory: RediSearch reports it in FT.INFO, valkey-search (1.0, 1.2) not.
+    index_share, total = info["index_bytes_per_entry"], info["total_bytes_per_entry"]
+    if engine == "redisearch":  # 3 documents: mostly the index's fixed cost
+        assert index_share > 8 * 4 and abs(total - info["bytes_per_entry"] - index_share) <= 1
+        assert re.search(rf"index per entry +{index_share} bytes \(FT.INFO", out)
+        assert re.search(rf"total per entry +{total} bytes", out)
+    else:
+        assert index_share is None and total is None
+        assert re.search(r"index per entry +not reported by this engine", out)
+    assert re.search(rf"hash per entry +{info['bytes_per_entry']} bytes \(MEMORY USAGE", out)
 
 
 def test_stats(engine: LocalEngine, index_name: str, filled: ValkeySemanticCache) -> None:

@@ -28,6 +28,18 @@ REDISEARCH_INFO = [
     b"num_docs", 2, b"max_doc_id", 2, b"hash_indexing_failures", 0, b"indexing", 0,
 ]  # fmt: skip
 
+# The memory part of a RediSearch 2.10.5 FT.INFO, recorded (2,000 docs of 512-d FLOAT32, HNSW
+# M 16); valkey-search 1.0.2 and 1.2.1 report no memory of the index in FT.INFO.
+REDISEARCH_MEMORY = [
+    b"num_docs", 2000, b"max_doc_id", 2000, b"num_terms", 0, b"num_records", 4000,
+    b"inverted_sz_mb", b"0.0021762847900390625", b"vector_index_sz_mb", b"4.691539764404297",
+    b"total_inverted_index_blocks", 2, b"offset_vectors_sz_mb", b"0",
+    b"doc_table_size_mb", b"0.13627052307128906", b"sortable_values_size_mb", b"0",
+    b"key_table_size_mb", b"0.05534076690673828", b"tag_overhead_sz_mb", b"2.765655517578125e-5",
+    b"text_overhead_sz_mb", b"0", b"total_index_memory_sz_mb", b"0.1938152313232422",
+]  # fmt: skip
+REDISEARCH_MEMORY_INFO = [*REDISEARCH_INFO[:8], *REDISEARCH_MEMORY]
+
 VALKEY_SEARCH_INFO = [
     b"index_name", b"idx",
     b"attributes", [

@@ -35,6 +35,21 @@ def test_index_report_counts_on_every_primary_and_samples_memory() -> None:
     assert (report.engine, report.engine_version, report.info.dim) == ("valkey-search", 66049, 4)
 
 
+def test_index_report_adds_the_index_memory_per_document_where_ft_info_has_it() -> None:
+    info = [replies.REDISEARCH_MEMORY_INFO]
+    checked = [[replies.MODULES_REDISEARCH], info, info, [replies.SEARCH_EMPTY], None]
+    report, names = run(inspect_.index_report(core()), *checked, ["t:a:1", "t:a:2"], [300, 500])
+    assert names == ["MODULE LIST", "FT.INFO", "FT.INFO", "FT.SEARCH", "OnPrimaries FT.INFO",
+                     "Scan", "MEMORY+MEMORY"]  # fmt: skip
+    # 5,122,666 bytes over FT.INFO's 2,000 documents (this node's), not the 2 keys SCAN found.
+    assert report.index_bytes_per_entry == 5122666 / 2000
+    assert report.total_bytes_per_entry == 400.0 + 5122666 / 2000
+    # valkey-search reports none: the index's share and the total are unknown, the hash's is not.
+    report, _ = run(inspect_.index_report(core()), *CHECKED, ["t:a:1"], [300])
+    assert (report.bytes_per_entry, report.index_bytes_per_entry) == (300.0, None)
+    assert report.total_bytes_per_entry is None
+
+
 def test_index_report_without_memory_usage_permission() -> None:
     refused = ConfigurationError("the Valkey user lacks a permission")
     report, _ = run(inspect_.index_report(core()), *CHECKED, ["t:a:1"], refused)

@@ -86,6 +86,20 @@ def test_parse_info_from_both_engines() -> None:
     assert (vs.num_docs, vs.dim, vs.metric) == (3, 1024, "COSINE")
 
 
+def test_parse_info_reads_the_index_memory_where_the_engine_reports_it() -> None:
+    # RediSearch: vector_index_sz_mb + total_index_memory_sz_mb (MiB); the other *_sz_mb
+    # fields are parts of the second.
+    rs = proto.parse_info(replies.REDISEARCH_MEMORY_INFO)
+    assert rs.index_bytes == round((4.691539764404297 + 0.1938152313232422) * 2**20) == 5122666
+    only_vectors = [*replies.REDISEARCH_INFO, b"vector_index_sz_mb", 1.5]  # RESP3: a double
+    assert proto.parse_info(only_vectors).index_bytes == 1_572_864
+    unreadable = [*replies.REDISEARCH_INFO, b"vector_index_sz_mb", b"nan"]
+    assert proto.parse_info(unreadable).index_bytes is None  # the rest of FT.INFO still reads
+    for reply in (replies.REDISEARCH_INFO, replies.VALKEY_SEARCH_INFO,
+                  replies.VALKEY_SEARCH_12_INFO):  # fmt: skip
+        assert proto.parse_info(reply).index_bytes is None
+
+
 def test_check_index_explains_mismatch() -> None:
     proto.check_index(proto.parse_info(replies.REDISEARCH_INFO), SPEC)
     with pytest.raises(IndexMismatchError, match=r"DIM 4 .*1024.*drop_index"):
