@@ -101,6 +101,19 @@ def pair(
     return sync, None
 
 
+def check_binary_safe(compress: bool, *clients: Any) -> None:
+    """Compressed answers are binary: a client that decodes every reply as text would turn
+    each hit into a decode error. Refuse that pairing at construction."""
+    for c in clients:
+        pool = getattr(c, "connection_pool", None)
+        kwargs = getattr(pool, "connection_kwargs", None) or {}
+        if compress and kwargs.get("decode_responses"):
+            raise ConfigurationError(
+                "this client has decode_responses=True, which cannot read compressed answers: "
+                "give compress_answers=False, or a client without decode_responses"
+            )
+
+
 class Replicas:
     """The replicas' clients (``replica_urls``) that take the lookups' reads, in turn: a
     blocking client and one asyncio client per loop for each. None when there are none."""

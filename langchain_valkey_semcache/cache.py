@@ -122,6 +122,7 @@ class ValkeySemanticCache(BaseCache):
         )
         timeout, extra = self.config.socket_timeout_seconds, dict(client_kwargs or {})
         self._client, self._aclients = _clients.pair(url, client, async_client, timeout, extra)
+        _clients.check_binary_safe(self.config.compress_answers, self._client, async_client)
         self._replicas = _clients.Replicas(self.config.replica_urls, timeout, extra)
         if self._client is not None:
             self._startup_checks()

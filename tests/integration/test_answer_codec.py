@@ -3,12 +3,13 @@ are both served exactly, by key (exact repeat) and by vector search."""
 
 from __future__ import annotations
 
+import pytest
 import valkey
 from langchain_core.load import dumps
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration
 
-from langchain_valkey_semcache import ValkeySemanticCache, _codec
+from langchain_valkey_semcache import ConfigurationError, ValkeySemanticCache, _codec
 from langchain_valkey_semcache.engine import LocalEngine
 from tests.conftest import Api
 from tests.support import TableEmbeddings, at_similarity
@@ -72,3 +73,24 @@ async def test_compress_answers_false_stores_text(
     assert client.hget(key, "answer").startswith("[")
     assert await api.lookup(NEAR, "m") == generation()
     client.close()
+
+
+def test_a_client_that_decodes_replies_needs_compression_off(
+    engine: LocalEngine, index_name: str
+) -> None:
+    """A decode_responses client cannot read compressed (binary) answers: refused at
+    construction with what to change, for a given client and for client_kwargs; with
+    compress_answers=False it stores and serves text."""
+    emb = TableEmbeddings({ASKED: at_similarity(1.0, 8)}, dims=8)
+    decoding = valkey.Valkey.from_url(engine.url, decode_responses=True)
+    for kwargs in (
+        {"client": decoding},
+        {"url": engine.url, "client_kwargs": {"decode_responses": True}},
+    ):
+        with pytest.raises(ConfigurationError, match="compress_answers=False"):
+            ValkeySemanticCache(emb, index_name=index_name, **kwargs)  # type: ignore[arg-type]
+    cache = ValkeySemanticCache(emb, client=decoding, index_name=index_name, compress_answers=False)
+    cache.store(ASKED, LONG)
+    hit = cache.check(ASKED)
+    assert hit is not None and hit.answer == LONG
+    cache.drop_index()
