@@ -15,35 +15,19 @@ from typing import Any
 
 import numpy as np
 import redis
+from _memory import breakdown
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration
 from langchain_redis import RedisSemanticCache
 
-SAMPLE_KEYS = 300
-VECTOR, ANSWER, PROMPT = "prompt_vector", "response", "prompt"
+# langchain-redis's hash fields, by part
+PARTS = {"prompt_vector": "vector", "response": "answer", "prompt": "prompt"}
 
 
 def generation(answer: str, meta: dict[str, Any], i: int) -> list[ChatGeneration]:
     message = AIMessage(content=answer, id=meta["id"].format(i=i), **meta["message"])
     return [ChatGeneration(message=message, generation_info=meta["generation_info"])]
-
-
-def breakdown(client: redis.Redis, pattern: str) -> dict[str, float]:
-    """Average MEMORY USAGE and field value bytes of a sample of entry keys."""
-    keys = []
-    for key in client.scan_iter(match=pattern, count=1000):
-        keys.append(key)
-        if len(keys) >= SAMPLE_KEYS:
-            break
-    out = {"key_total": 0.0, "vector": 0.0, "answer": 0.0, "prompt": 0.0, "metadata": 0.0}
-    for key in keys:
-        out["key_total"] += float(client.memory_usage(key, samples=0) or 0)
-        for field, value in client.hgetall(key).items():
-            name = field.decode()
-            part = {VECTOR: "vector", ANSWER: "answer", PROMPT: "prompt"}.get(name, "metadata")
-            out[part] += len(value)
-    return {k: v / max(1, len(keys)) for k, v in out.items()}
 
 
 def main() -> None:
@@ -91,7 +75,7 @@ def main() -> None:
         "docs": docs,
         "bytes_per_entry": (after - before) / docs,
         "update_per_s": args.n / seconds,
-        "parts": breakdown(client, f"{cache.cache.index.prefix}*"),
+        "parts": breakdown(client, f"{cache.cache.index.prefix}*", PARTS),
         "ft_info_bytes_per_entry": {k: v * 1024 * 1024 / docs for k, v in index_mb.items()},
         "algorithm": "FLAT",
     }

@@ -46,6 +46,7 @@ import numpy as np
 import valkey
 import zstandard
 from _common import near, pct, table, unit_rows
+from _memory import breakdown
 from _report import COMPARE_PYTHON
 from _workload import Replay, indexed, wait_indexed
 from langchain_core.messages import AIMessage
@@ -81,7 +82,8 @@ LEADS = ["", "quick question: ", "can you tell me ", "i would like to know ", "p
          "for my team: ", "simply put, ", "tell me ", "explain ", "i wonder ", "hey, "]  # fmt: skip
 TAILS = ["", " thanks", " please", " in simple terms", " with an example", " for a beginner"]
 THRESHOLD = 0.9
-SAMPLE_KEYS = 300
+# our hash fields, by part (the rest is metadata)
+PARTS = {"vec": "vector", "answer": "answer", "prompt": "prompt"}
 
 
 def log(message: str) -> None:
@@ -191,22 +193,6 @@ def settled_memory(client: valkey.Valkey) -> int:
     return last
 
 
-def breakdown(client: valkey.Valkey, pattern: str) -> dict[str, float]:
-    """Average ``MEMORY USAGE`` and field value bytes of a sample of entry keys."""
-    names = {"vec": "vector", "answer": "answer", "prompt": "prompt"}
-    keys = []
-    for key in client.scan_iter(match=pattern, count=1000):
-        keys.append(key)
-        if len(keys) >= SAMPLE_KEYS:
-            break
-    out = {"key_total": 0.0, "vector": 0.0, "answer": 0.0, "prompt": 0.0, "metadata": 0.0}
-    for key in keys:
-        out["key_total"] += float(client.memory_usage(key, samples=0) or 0)
-        for field, value in client.hgetall(key).items():
-            out[names.get(field.decode(), "metadata")] += len(value)
-    return {k: v / max(1, len(keys)) for k, v in out.items()}
-
-
 def ft_info_memory(client: valkey.Valkey, index: str, docs: int) -> dict[str, float]:
     """The memory fields FT.INFO reports, per entry: RediSearch's ``*_sz_mb``/``*_size_mb``,
     valkey-search's per-attribute ``user_indexed_memory``."""
@@ -281,7 +267,7 @@ def fill_ours(
     docs = indexed(url, name)
     cell = Cell(
         "ours", label, wl.kind, n, dims, write, "zstd" if compress else "json", docs,
-        (after - before) / docs, rate, breakdown(client, f"{name}:*"),
+        (after - before) / docs, rate, breakdown(client, f"{name}:*", PARTS),
         ft_info_memory(client, name, docs), before - before_index,
         kw.get("hnsw_m", 16), kw.get("hnsw_ef_construction", 200), cpu_server, cpu_client,
     )  # fmt: skip

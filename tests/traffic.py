@@ -206,6 +206,17 @@ class Traffic:
             time.sleep(0.02)
         return False
 
+    def serves_again(self, since: float, timeout: float) -> bool:
+        """Let the traffic run until a lookup hits and 10 stores are acknowledged after
+        ``since`` (the cache serves and stores again), or ``timeout`` seconds."""
+        return self.wait_until(
+            lambda calls, acks: (
+                first(calls, "lookup", "hit", after=since) is not None
+                and sum(x.at > since for x in acks) >= 10
+            ),
+            timeout,
+        )
+
     def count(self, since: float = float("-inf"), until: float = float("inf")) -> Counter[str]:
         """Outcomes of the calls that started in [since, until)."""
         calls, _ = self.snapshot()

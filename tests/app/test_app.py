@@ -26,25 +26,12 @@ from langchain_valkey_semcache.engine import LocalEngine, free_port
 from langchain_valkey_semcache.guards import GuardVerifier
 from langchain_valkey_semcache.judge import JudgeVerifier, bedrock_judge_model
 from langchain_valkey_semcache.verification import AllOf
+from tests.app.env import local_settings as _settings
 from tests.support import TableEmbeddings, at_similarity, aws_client, expect_converse
 
 Q = "What is semantic caching?"
 PARA = "What does semantic caching mean?"
 OTHER = "Is semantic caching difficult?"
-
-
-def _settings(engine_port: int, **extra: str) -> Settings:
-    env = {
-        "VALKEY_HOST": "127.0.0.1",
-        "VALKEY_PORT": str(engine_port),
-        "VALKEY_SSL": "false",
-        "LLM_MODEL_ID": "offline",
-        "OFFLINE_LLM_LATENCY_MS": "0",
-        "VECTOR_DIMS": "8",
-        "EMBEDDING_MODEL_ID": "test-table",
-        **extra,
-    }
-    return Settings.from_env(env)
 
 
 @pytest.fixture

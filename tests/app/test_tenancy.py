@@ -26,6 +26,7 @@ from agentcore_app.offline import OfflineChatModel
 from agentcore_app.serve import serve_in_thread
 from agentcore_app.settings import Settings, SettingsError
 from langchain_valkey_semcache.engine import LocalEngine, free_port
+from tests.app.env import local_settings as settings_for
 from tests.support import TableEmbeddings, at_similarity, aws_client
 
 Q = "What is semantic caching?"
@@ -63,21 +64,6 @@ def raw_post(url: str, data: bytes) -> tuple[int, dict[str, Any]]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
-
-
-def settings_for(engine_port: int, **extra: str) -> Settings:
-    return Settings.from_env(
-        {
-            "VALKEY_HOST": "127.0.0.1",
-            "VALKEY_PORT": str(engine_port),
-            "VALKEY_SSL": "false",
-            "LLM_MODEL_ID": "offline",
-            "OFFLINE_LLM_LATENCY_MS": "0",
-            "VECTOR_DIMS": "8",
-            "EMBEDDING_MODEL_ID": "test-table",
-            **extra,
-        }
-    )
 
 
 @pytest.fixture

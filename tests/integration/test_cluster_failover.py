@@ -112,13 +112,9 @@ def _scenario(
             time.sleep(0.05)
         promoted = time.monotonic()
         bound = p.back_off + (1 + RETRIES) * TIMEOUT + SLACK
-        assert traffic.wait_until(
-            lambda calls, acks: (
-                first(calls, "lookup", "hit", after=promoted) is not None
-                and sum(x.at > promoted for x in acks) >= 10
-            ),
-            bound + p.steady,
-        ), f"no hit after the promotion: {traffic.count(since=promoted)}"
+        assert traffic.serves_again(promoted, bound + p.steady), (
+            f"no hit after the promotion: {traffic.count(since=promoted)}"
+        )
         time.sleep(p.steady)
     assert not traffic.raised, traffic.raised[:3]
 

@@ -157,13 +157,9 @@ def _scenario(pair: tuple[LocalEngine, LocalEngine], index_name: str, p: Profile
             endpoint.repoint(a.port, old="cut")
             promoted = time.monotonic()
             bound = p.back_off + p.timeout + SLACK
-            assert traffic.wait_until(
-                lambda calls, acks: (
-                    first(calls, "lookup", "hit", after=promoted) is not None
-                    and sum(x.at > promoted for x in acks) >= 10
-                ),
-                bound + p.steady,
-            ), f"no hit after the promotion: {traffic.count(since=promoted)}"
+            assert traffic.serves_again(promoted, bound + p.steady), (
+                f"no hit after the promotion: {traffic.count(since=promoted)}"
+            )
             time.sleep(p.steady)
         assert not traffic.raised, traffic.raised[:3]
 
